@@ -1,0 +1,35 @@
+#!/bin/sh
+# SPDX-License-Identifier: AGPL-3.0-or-later
+# Installs the Debian packages consign needs for a purpose, when any is missing.
+# usage: scripts/deps.sh run|test|fuzz
+# As root it installs them; as another user it prints the one apt-get line to run and fails.
+set -eu
+
+base="gcc make meson ninja-build pkg-config python3 libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev"
+case "${1:-run}" in
+  run)  want="$base" ;;
+  test) want="$base curl" ;;
+  fuzz) want="$base clang" ;;
+  *) echo "usage: scripts/deps.sh run|test|fuzz" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  case "$status" in
+    *"install ok installed"*) ;;
+    *) missing="$missing $p" ;;
+  esac
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "consign needs these Debian packages; install them with:" >&2
+  echo "  sudo apt-get install -y$missing" >&2
+  exit 1
+fi
+echo "installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

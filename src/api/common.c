@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * The dispatcher and the helpers every handler uses: the per-thread store connection, body
+ * parsing, paging, ids and the replies to store failures.
+ */
+#include "core/compat.h"
+#include "api/api.h"
+
+#include <pthread.h>
+
+#define LOG_COMPONENT "api"
+#include "core/clock.h"
+#include "core/log.h"
+
+static pthread_key_t store_key;
+static pthread_once_t store_key_once = PTHREAD_ONCE_INIT;
+
+static void store_key_destroy(void *p)
+{
+    store_close(p);
+}
+
+static void store_key_init(void)
+{
+    if (pthread_key_create(&store_key, store_key_destroy) != 0)
+        abort();
+}
+
+struct store *api_store(const struct api_env *env)
+{
+    struct store *s;
+    char why[256];
+
+    pthread_once(&store_key_once, store_key_init);
+    s = pthread_getspecific(store_key);
+    if (s)
+        return s;
+    s = store_open(&env->store_cfg, why, sizeof(why));
+    if (!s) {
+        LOG_ERR("cannot open the database: %s", why);
+        return NULL;
+    }
+    pthread_setspecific(store_key, s);
+    return s;
+}
+
+void api_store_release(void)
+{
+    pthread_once(&store_key_once, store_key_init);
+    store_close(pthread_getspecific(store_key));
+    pthread_setspecific(store_key, NULL);
+}
+
+bool api_store_or_reply(struct req *rq, struct store **out)
+{
+    *out = api_store(api_env(rq));
+    if (!*out) {
+        resp_error(rq, ERR_STORE_UNAVAILABLE, NULL);
+        return false;
+    }
+    return true;
+}
+
+void api_reply_store(struct req *rq, enum store_rc rc)
+{
+    if (rc == STORE_RETRY)
+        resp_error(rq, ERR_STORE_UNAVAILABLE, NULL);
+    else
+        resp_error(rq, ERR_INTERNAL, "database failure");
+}
+
+bool api_body_or_reply(struct req *rq, const struct jspec *spec, json_t **doc)
+{
+    char why[256];
+
+    *doc = jspec_load(rq->body, why, sizeof(why));
+    if (!*doc) {
+        resp_error(rq, ERR_INVALID_JSON, "%s", why);
+        return false;
+    }
+    if (jspec_parse(*doc, spec, &rq->arena, why, sizeof(why)) != ERR_OK) {
+        resp_error(rq, ERR_INVALID_FIELD, "%s", why);
+        json_decref(*doc);
+        *doc = NULL;
+        return false;
+    }
+    return true;
+}
+
+bool api_team_or_reply(struct req *rq, enum team_action action, struct membership *m)
+{
+    struct store *s;
+    enum err e;
+
+    if (!api_store_or_reply(rq, &s))
+        return false;
+    e = auth_team_access(s, api_principal(rq), req_param(rq, "team_id"), action, &rq->arena, m);
+    if (e == ERR_OK)
+        return true;
+    if (e == ERR_NOT_FOUND)
+        resp_error(rq, e, "no such team");
+    else if (e == ERR_FORBIDDEN)
+        resp_error(rq, e, "the role '%s' does not allow this", role_name(m->role));
+    else
+        resp_error(rq, e, NULL);
+    return false;
+}
+
+static bool query_int_or_reply(struct req *rq, const char *name, int64_t lo, int64_t hi,
+                               int64_t *out)
+{
+    struct str v;
+    uint64_t n;
+
+    if (!req_query(rq, name, &v))
+        return true;
+    if (!str_to_u64(str_trim(v), (uint64_t)hi, &n) || (int64_t)n < lo) {
+        resp_error(rq, ERR_INVALID_QUERY, "%s: must be an integer from %lld to %lld", name,
+                   (long long)lo, (long long)hi);
+        return false;
+    }
+    *out = (int64_t)n;
+    return true;
+}
+
+bool api_page_or_reply(struct req *rq, int64_t max_limit, struct store_page *page)
+{
+    page->page = 1;
+    page->limit = max_limit;
+    return query_int_or_reply(rq, "page", 1, 1000000000, &page->page) &&
+           query_int_or_reply(rq, "limit", 1, max_limit, &page->limit);
+}
+
+bool api_id_param_or_reply(struct req *rq, const char *name, char out[ID_LEN + 1])
+{
+    struct str v = req_param(rq, name);
+
+    if (!id_is_valid(v)) {
+        resp_error(rq, ERR_NOT_FOUND, NULL);
+        return false;
+    }
+    memcpy(out, v.ptr, ID_LEN);
+    out[ID_LEN] = '\0';
+    return true;
+}
+
+json_t *api_page_json(int64_t total, json_t *records)
+{
+    return json_pack("{s:{s:I}, s:o}", "metadata", "total", (json_int_t)total, "records", records);
+}
+
+static bool principal_or_reply(struct req *rq)
+{
+    struct principal *p = arena_alloc(&rq->arena, sizeof(*p));
+    struct store *s;
+    enum err e;
+
+    if (!api_store_or_reply(rq, &s))
+        return false;
+    e = auth_resolve(s, api_env(rq)->secret, req_header(rq, "X-API-KEY"),
+                     req_header(rq, "X-User-Token"), clock_now_ms(), &rq->arena, p);
+    if (e != ERR_OK) {
+        if (e == ERR_AUTH_INVALID)
+            LOG_AT(LOG_LEVEL_INFO, rq->rid, "rejected credentials from %s", rq->client_addr);
+        resp_error(rq, e, NULL);
+        return false;
+    }
+    rq->principal = p;
+    return true;
+}
+
+void api_dispatch(struct req *rq)
+{
+    switch ((enum api_auth)rq->route->auth) {
+    case API_AUTH_NONE:
+        break;
+    case API_AUTH_USER:
+        if (!principal_or_reply(rq))
+            return;
+        break;
+    }
+    rq->route->handler(rq);
+}

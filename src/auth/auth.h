@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Who a caller is and what they may do: password hashing (Argon2id), API keys (random, stored
+ * as a hash, compared in constant time), signed tokens (HS256 JWT), account provisioning, and
+ * the access policy, the one place that decides what a role may do in a team.
+ * Thread-safe once auth_init() has returned.
+ */
+#ifndef CONSIGN_AUTH_H
+#define CONSIGN_AUTH_H
+
+#include "core/compat.h"
+
+#include <jansson.h>
+
+#include "core/err.h"
+#include "core/mem.h"
+#include "core/str.h"
+#include "store/store.h"
+
+/** Bytes of the server's signing secret. */
+#define AUTH_SECRET_LEN 32
+/** Length of an API key as shown to its owner: a 26-character id and 43 characters of secret. */
+#define AUTH_API_KEY_LEN 69
+/** Longest password accepted (it is hashed, so the cap only bounds the work). */
+#define AUTH_PASSWORD_MAX 1024
+#define AUTH_PASSWORD_MIN 8
+/** Longest token accepted before any parsing. */
+#define AUTH_TOKEN_MAX 4096
+/** Lifetime of a user token. */
+#define AUTH_USER_TOKEN_TTL_S (24 * 3600)
+
+/** Initialises libsodium; false when it cannot be used. Call once before anything else. */
+MUST_CHECK bool auth_init(void);
+
+/** Argon2id hash of @password in libsodium's string form (malloc'd), or NULL on failure. */
+char *auth_password_hash(struct str password);
+/** True when @password matches @hash. Constant time in the password. */
+bool auth_password_verify(const char *hash, struct str password);
+/** Spends the time of one verification, so a missing account answers as slowly as a wrong password. */
+void auth_password_burn(struct str password);
+
+/** A new API key: its id, the value shown once (NUL-terminated), and the hash to store. */
+void auth_api_key_new(char id[ID_LEN + 1], char key[AUTH_API_KEY_LEN + 1],
+                      uint8_t hash[API_KEY_HASH_LEN]);
+/** Splits a presented key into its id and the hash of its secret; false when malformed. */
+bool auth_api_key_parse(struct str key, char id[ID_LEN + 1], uint8_t hash[API_KEY_HASH_LEN]);
+/** Constant-time comparison of two key hashes. */
+bool auth_hash_equal(const uint8_t a[API_KEY_HASH_LEN], const uint8_t b[API_KEY_HASH_LEN]);
+
+/** Signs @claims (borrowed) as an HS256 JWT; malloc'd result. */
+char *auth_jwt_sign(const uint8_t secret[AUTH_SECRET_LEN], const json_t *claims);
+/**
+ * Verifies an HS256 JWT: shape, algorithm, signature (constant time), and "exp" after @now_s.
+ * Returns the claims (the caller decrefs) or NULL.
+ */
+json_t *auth_jwt_verify(const uint8_t secret[AUTH_SECRET_LEN], struct str token, int64_t now_s);
+/** A user token for @user_id valid for AUTH_USER_TOKEN_TTL_S from @now_s; malloc'd. */
+char *auth_user_token_new(const uint8_t secret[AUTH_SECRET_LEN], const char *user_id,
+                          int64_t now_s);
+/** Checks a user token and gives its user id; false when invalid or expired. */
+bool auth_user_token_check(const uint8_t secret[AUTH_SECRET_LEN], struct str token,
+                           int64_t now_s, char user_id[ID_LEN + 1]);
+/** Derives the signing secret from configured text (at least 32 characters). */
+bool auth_secret_from_text(const char *text, uint8_t secret[AUTH_SECRET_LEN]);
+
+/** How a caller proved who they are. */
+enum principal_kind {
+    PRINCIPAL_NONE = 0,
+    PRINCIPAL_USER_TOKEN,
+    PRINCIPAL_API_KEY,
+};
+
+/** The authenticated caller of a request. */
+struct principal {
+    enum principal_kind kind;
+    struct user user;
+    /** For an API key: the key and the one team it works in. */
+    char key_id[ID_LEN + 1];
+    char key_team_id[ID_LEN + 1];
+};
+
+/**
+ * Resolves credentials: an API key (@api_key) or a user token (@user_token), whichever is
+ * present (the key wins). ERR_AUTH_REQUIRED when neither is, ERR_AUTH_INVALID when the one given
+ * is wrong, inactive, expired or its user is gone, ERR_STORE_UNAVAILABLE when the database is
+ * busy. Strings of @out live in @a.
+ */
+MUST_CHECK enum err auth_resolve(struct store *s, const uint8_t secret[AUTH_SECRET_LEN],
+                                 struct str api_key, struct str user_token, int64_t now,
+                                 struct arena *a, struct principal *out);
+
+/** What a caller may want to do in a team. */
+enum team_action {
+    TEAM_VIEW,          /* see the team and its members */
+    TEAM_MANAGE_KEYS,   /* create, list, change and delete API keys */
+    TEAM_MANAGE_SPACES, /* create teamspaces */
+    TEAM_SEE_ALL_SPACES, /* list every teamspace, not only one's own */
+    TEAM_LIST_SPACES,    /* list teamspaces at all (one's own at least) */
+};
+
+/** True when @role may do @action; the policy table. */
+bool role_can(enum role role, enum team_action action);
+
+/**
+ * The access decision for a team route: the caller's membership of @team_id (filled into
+ * @membership) and whether its role allows @action. ERR_NOT_FOUND when the team does not exist,
+ * the caller is not a member, or an API key of another team is used (never a hint that the
+ * team exists); ERR_FORBIDDEN when the role does not allow @action.
+ */
+MUST_CHECK enum err auth_team_access(struct store *s, const struct principal *p,
+                                     struct str team_id, enum team_action action, struct arena *a,
+                                     struct membership *membership);
+
+/** What provisioning created. */
+struct provisioned {
+    char team_id[ID_LEN + 1];
+    char user_id[ID_LEN + 1];
+    char membership_id[ID_LEN + 1];
+    char api_key[AUTH_API_KEY_LEN + 1];
+    bool user_existed;
+};
+
+/**
+ * Creates a team named @team_name with the user @email as its owner, and an API key for that
+ * membership. A new user is created with @password; an existing one joins as the same user and
+ * keeps the password it has.
+ */
+MUST_CHECK enum err auth_provision_team(struct store *s, const char *team_name, const char *email,
+                                        struct str password, struct provisioned *out, char *why,
+                                        size_t why_cap);
+/**
+ * Adds @email to team @team_id with @role and an API key: an existing user joins as the same
+ * user (its password is kept), a new one is created with @password. ERR_ALREADY_EXISTS when
+ * already a member; ERR_NOT_FOUND when the team does not exist.
+ */
+MUST_CHECK enum err auth_provision_member(struct store *s, const char *team_id, const char *email,
+                                          struct str password, enum role role,
+                                          struct provisioned *out, char *why, size_t why_cap);
+
+#endif /* CONSIGN_AUTH_H */

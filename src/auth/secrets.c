@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Secrets: Argon2id passwords, API keys and HS256 tokens, all on libsodium. API keys carry
+ * their id in the clear and 256 random bits of secret; only SHA-256 of the secret is stored
+ * (a random 256-bit value needs no slow hash) and the comparison is constant-time.
+ */
+#include "core/compat.h"
+#include "auth/auth.h"
+
+#include <pthread.h>
+#include <sodium.h>
+
+#include "core/id.h"
+
+/* Bytes of the random part of an API key, and its base64url length. */
+#define KEY_SECRET_BYTES 32
+#define KEY_SECRET_CHARS 43
+
+_Static_assert(ID_LEN + KEY_SECRET_CHARS == AUTH_API_KEY_LEN, "API key length");
+
+bool auth_init(void)
+{
+    return sodium_init() >= 0;
+}
+
+char *auth_password_hash(struct str password)
+{
+    char out[crypto_pwhash_STRBYTES];
+
+    if (password.len > AUTH_PASSWORD_MAX)
+        return NULL;
+    if (crypto_pwhash_str_alg(out, password.ptr, password.len, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                              crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13) != 0)
+        return NULL;
+    return xstrdup(out);
+}
+
+bool auth_password_verify(const char *hash, struct str password)
+{
+    if (!hash || password.len > AUTH_PASSWORD_MAX)
+        return false;
+    return crypto_pwhash_str_verify(hash, password.ptr, password.len) == 0;
+}
+
+static char burn_hash[crypto_pwhash_STRBYTES];
+static pthread_once_t burn_once = PTHREAD_ONCE_INIT;
+
+static void burn_init(void)
+{
+    /* Hashing once is enough: only the cost of verifying matters. */
+    if (crypto_pwhash_str_alg(burn_hash, "consign", 7, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                              crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13) != 0)
+        burn_hash[0] = '\0';
+}
+
+void auth_password_burn(struct str password)
+{
+    pthread_once(&burn_once, burn_init);
+    if (burn_hash[0])
+        (void)auth_password_verify(burn_hash, password);
+}
+
+static void secret_hash(const uint8_t *secret, size_t n, uint8_t hash[API_KEY_HASH_LEN])
+{
+    crypto_hash_sha256(hash, secret, n);
+}
+
+void auth_api_key_new(char id[ID_LEN + 1], char key[AUTH_API_KEY_LEN + 1],
+                      uint8_t hash[API_KEY_HASH_LEN])
+{
+    uint8_t secret[KEY_SECRET_BYTES];
+
+    id_new(id);
+    randombytes_buf(secret, sizeof(secret));
+    memcpy(key, id, ID_LEN);
+    sodium_bin2base64(key + ID_LEN, KEY_SECRET_CHARS + 1, secret, sizeof(secret),
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    secret_hash(secret, sizeof(secret), hash);
+    sodium_memzero(secret, sizeof(secret));
+}
+
+bool auth_api_key_parse(struct str key, char id[ID_LEN + 1], uint8_t hash[API_KEY_HASH_LEN])
+{
+    uint8_t secret[KEY_SECRET_BYTES];
+    size_t n = 0;
+    const char *end = NULL;
+
+    if (key.len != AUTH_API_KEY_LEN || !id_is_valid((struct str){ key.ptr, ID_LEN }))
+        return false;
+    if (sodium_base642bin(secret, sizeof(secret), key.ptr + ID_LEN, KEY_SECRET_CHARS, NULL, &n,
+                          &end, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+        n != sizeof(secret) || end != key.ptr + key.len)
+        return false;
+    memcpy(id, key.ptr, ID_LEN);
+    id[ID_LEN] = '\0';
+    secret_hash(secret, sizeof(secret), hash);
+    sodium_memzero(secret, sizeof(secret));
+    return true;
+}
+
+bool auth_hash_equal(const uint8_t a[API_KEY_HASH_LEN], const uint8_t b[API_KEY_HASH_LEN])
+{
+    return sodium_memcmp(a, b, API_KEY_HASH_LEN) == 0;
+}
+
+bool auth_secret_from_text(const char *text, uint8_t secret[AUTH_SECRET_LEN])
+{
+    if (!text || strlen(text) < 32)
+        return false;
+    crypto_hash_sha256(secret, (const unsigned char *)text, strlen(text));
+    return true;
+}
+
+/* ---- HS256 JWT ---- */
+
+static const char jwt_header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+
+static char *b64url(const void *p, size_t n)
+{
+    size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    char *out = xmalloc(cap);
+
+    sodium_bin2base64(out, cap, p, n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return out;
+}
+
+static void mac(const uint8_t secret[AUTH_SECRET_LEN], const char *p, size_t n,
+                uint8_t out[crypto_auth_hmacsha256_BYTES])
+{
+    crypto_auth_hmacsha256_state st;
+
+    crypto_auth_hmacsha256_init(&st, secret, AUTH_SECRET_LEN);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)p, n);
+    crypto_auth_hmacsha256_final(&st, out);
+}
+
+char *auth_jwt_sign(const uint8_t secret[AUTH_SECRET_LEN], const json_t *claims)
+{
+    char *payload = json_dumps(claims, JSON_COMPACT | JSON_SORT_KEYS);
+    char *h = b64url(jwt_header, sizeof(jwt_header) - 1);
+    char *p, *signing, *sig, *out;
+    uint8_t m[crypto_auth_hmacsha256_BYTES];
+
+    if (!payload)
+        abort();
+    p = b64url(payload, strlen(payload));
+    signing = xasprintf("%s.%s", h, p);
+    mac(secret, signing, strlen(signing), m);
+    sig = b64url(m, sizeof(m));
+    out = xasprintf("%s.%s", signing, sig);
+    free(payload);
+    free(h);
+    free(p);
+    free(signing);
+    free(sig);
+    return out;
+}
+
+/* Decodes base64url (no padding) into a malloc'd buffer; NULL when invalid. */
+static uint8_t *b64url_decode(const char *p, size_t n, size_t *out_len)
+{
+    uint8_t *out = xmalloc(n * 3 / 4 + 1);
+    const char *end = NULL;
+
+    if (sodium_base642bin(out, n * 3 / 4 + 1, p, n, NULL, out_len, &end,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 || end != p + n) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+json_t *auth_jwt_verify(const uint8_t secret[AUTH_SECRET_LEN], struct str token, int64_t now_s)
+{
+    struct str rest = token, h, p, sig;
+    uint8_t want[crypto_auth_hmacsha256_BYTES];
+    uint8_t *got = NULL, *hdr = NULL, *body = NULL;
+    size_t got_len = 0, hdr_len = 0, body_len = 0;
+    json_t *header = NULL, *claims = NULL, *exp;
+    json_error_t e;
+
+    if (token.len == 0 || token.len > AUTH_TOKEN_MAX || !str_next(&rest, '.', &h) ||
+        !str_next(&rest, '.', &p) || !str_next(&rest, '.', &sig) || rest.ptr)
+        return NULL;
+    got = b64url_decode(sig.ptr, sig.len, &got_len);
+    if (!got || got_len != sizeof(want))
+        goto fail;
+    mac(secret, token.ptr, h.len + 1 + p.len, want);
+    if (sodium_memcmp(want, got, sizeof(want)) != 0)
+        goto fail;
+    /* Only a token we signed gets this far; its header must still say what we sign with. */
+    hdr = b64url_decode(h.ptr, h.len, &hdr_len);
+    body = b64url_decode(p.ptr, p.len, &body_len);
+    if (!hdr || !body)
+        goto fail;
+    header = json_loadb((const char *)hdr, hdr_len, JSON_REJECT_DUPLICATES, &e);
+    if (!header || !json_is_string(json_object_get(header, "alg")) ||
+        strcmp(json_string_value(json_object_get(header, "alg")), "HS256") != 0)
+        goto fail;
+    claims = json_loadb((const char *)body, body_len, JSON_REJECT_DUPLICATES, &e);
+    if (!claims || !json_is_object(claims))
+        goto fail;
+    exp = json_object_get(claims, "exp");
+    if (!json_is_integer(exp) || json_integer_value(exp) <= now_s)
+        goto fail;
+    json_decref(header);
+    free(got);
+    free(hdr);
+    free(body);
+    return claims;
+fail:
+    json_decref(header);
+    json_decref(claims);
+    free(got);
+    free(hdr);
+    free(body);
+    return NULL;
+}
+
+char *auth_user_token_new(const uint8_t secret[AUTH_SECRET_LEN], const char *user_id,
+                          int64_t now_s)
+{
+    json_t *claims = json_pack("{s:s, s:s, s:I, s:I}", "typ", "user", "sub", user_id, "iat",
+                               (json_int_t)now_s, "exp", (json_int_t)(now_s + AUTH_USER_TOKEN_TTL_S));
+    char *t = auth_jwt_sign(secret, claims);
+
+    json_decref(claims);
+    return t;
+}
+
+bool auth_user_token_check(const uint8_t secret[AUTH_SECRET_LEN], struct str token,
+                           int64_t now_s, char user_id[ID_LEN + 1])
+{
+    json_t *claims = auth_jwt_verify(secret, token, now_s);
+    const char *typ, *sub;
+    bool ok = false;
+
+    if (!claims)
+        return false;
+    typ = json_string_value(json_object_get(claims, "typ"));
+    sub = json_string_value(json_object_get(claims, "sub"));
+    if (typ && strcmp(typ, "user") == 0 && sub && id_is_valid(str_from(sub))) {
+        memcpy(user_id, sub, ID_LEN + 1);
+        ok = true;
+    }
+    json_decref(claims);
+    return ok;
+}

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * consign admin: operator commands that work on the database directly, also while a server
+ * runs on the same data directory. Their output is one JSON object on stdout, for scripts.
+ */
+#include "core/compat.h"
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <jansson.h>
+
+#include "auth/auth.h"
+#include "core/err.h"
+#include "store/store.h"
+
+static const char admin_usage[] =
+    "usage: consign admin create-team --data DIR --name NAME --email EMAIL --password PASS\n"
+    "       consign admin add-member --data DIR --team TEAM_ID --email EMAIL --password PASS\n"
+    "                                --role ROLE\n"
+    "\n"
+    "create-team  creates a team with EMAIL as its owner and an API key for the owner; prints\n"
+    "             {\"team_id\", \"user_id\", \"membership_id\", \"api_key\"}\n"
+    "add-member   adds EMAIL to the team with ROLE (owner, admin, member, guest or\n"
+    "             integration_manager) and an API key; an existing user joins as the same user\n"
+    "             and keeps its password; prints {\"user_id\", \"membership_id\", \"api_key\"}\n"
+    "\n"
+    "--data defaults to CONSIGN_DATA, then ./var. Exit status: 0 done, 1 refused or failed,\n"
+    "2 wrong invocation.\n";
+
+struct admin_args {
+    const char *data, *name, *email, *password, *team, *role;
+};
+
+static int parse(int argc, char **argv, struct admin_args *a)
+{
+    static const struct option opts[] = {
+        { "data", required_argument, NULL, 'd' },     { "name", required_argument, NULL, 'n' },
+        { "email", required_argument, NULL, 'e' },    { "password", required_argument, NULL, 'p' },
+        { "team", required_argument, NULL, 't' },     { "role", required_argument, NULL, 'r' },
+        { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
+    };
+    int c;
+
+    a->data = cli_env("CONSIGN_DATA", "./var");
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': a->data = optarg; break;
+        case 'n': a->name = optarg; break;
+        case 'e': a->email = optarg; break;
+        case 'p': a->password = optarg; break;
+        case 't': a->team = optarg; break;
+        case 'r': a->role = optarg; break;
+        case 'h': fputs(admin_usage, stdout); return 0;
+        default:
+            return cli_usage_error(admin_usage, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error(admin_usage, "unexpected argument '%s'", argv[optind]);
+    return -1;
+}
+
+static void print_json(json_t *j)
+{
+    char *text = json_dumps(j, JSON_COMPACT);
+
+    puts(text);
+    free(text);
+    json_decref(j);
+}
+
+int cmd_admin(int argc, char **argv)
+{
+    struct admin_args a = { 0 };
+    struct provisioned p;
+    struct store *s = NULL;
+    const char *sub;
+    char why[512];
+    enum err e;
+    int rc;
+
+    if (argc < 2)
+        return cli_usage_error(admin_usage, "admin needs a subcommand");
+    sub = argv[1];
+    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
+        fputs(admin_usage, stdout);
+        return 0;
+    }
+    if (strcmp(sub, "create-team") != 0 && strcmp(sub, "add-member") != 0)
+        return cli_usage_error(admin_usage, "'%s' is not an admin subcommand", sub);
+    rc = parse(argc - 1, argv + 1, &a);
+    if (rc >= 0)
+        return rc;
+    if (!a.email || !a.password)
+        return cli_usage_error(admin_usage, "%s needs --email and --password", sub);
+    if (strcmp(sub, "create-team") == 0 && !a.name)
+        return cli_usage_error(admin_usage, "create-team needs --name");
+    if (strcmp(sub, "add-member") == 0 && (!a.team || !a.role))
+        return cli_usage_error(admin_usage, "add-member needs --team and --role");
+    if (a.role && !role_parse(a.role))
+        return cli_usage_error(admin_usage, "--role: '%s' is not a role", a.role);
+    if (!auth_init()) {
+        fprintf(stderr, "consign: libsodium cannot be initialised\n");
+        return 1;
+    }
+    s = store_open(&(struct store_cfg){ .data_dir = a.data }, why, sizeof(why));
+    if (!s) {
+        fprintf(stderr, "consign: cannot open the database: %s\n", why);
+        return 1;
+    }
+    if (strcmp(sub, "create-team") == 0)
+        e = auth_provision_team(s, a.name, a.email, str_from(a.password), &p, why, sizeof(why));
+    else
+        e = auth_provision_member(s, a.team, a.email, str_from(a.password), role_parse(a.role), &p,
+                                  why, sizeof(why));
+    store_close(s);
+    if (e != ERR_OK) {
+        fprintf(stderr, "consign: %s: %s\n", sub, why);
+        return 1;
+    }
+    if (strcmp(sub, "create-team") == 0)
+        print_json(json_pack("{s:s, s:s, s:s, s:s}", "team_id", p.team_id, "user_id", p.user_id,
+                             "membership_id", p.membership_id, "api_key", p.api_key));
+    else
+        print_json(json_pack("{s:s, s:s, s:s}", "user_id", p.user_id, "membership_id",
+                             p.membership_id, "api_key", p.api_key));
+    return 0;
+}

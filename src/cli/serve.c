@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * consign serve: configuration (options, each also an environment variable), the signing
+ * secret, the first-start team, the server, and an orderly stop on SIGTERM or SIGINT.
+ * Signals are blocked in every thread before any is started and taken with sigwait() here, so
+ * no worker thread is interrupted and the stop cannot hang.
+ */
+#include "core/compat.h"
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define LOG_COMPONENT "serve"
+#include "api/api.h"
+#include "core/clock.h"
+#include "core/id.h"
+#include "core/log.h"
+
+static const char serve_usage[] =
+    "usage: consign serve [--data DIR] [--listen HOST:PORT] [--public-url URL] [--threads N]\n"
+    "                     [--log-level LEVEL] [--shutdown-timeout SECONDS]\n"
+    "                     [--conn-limit N] [--conn-timeout SECONDS]\n"
+    "\n"
+    "Runs the consign HTTP server. Each option can also be set in the environment variable\n"
+    "named after it; an option on the command line wins.\n"
+    "\n"
+    "  --data DIR               data directory: database, secret, files   CONSIGN_DATA (./var)\n"
+    "  --listen HOST:PORT       address to listen on                      CONSIGN_LISTEN (127.0.0.1:8080)\n"
+    "  --public-url URL         base URL clients reach this server at     CONSIGN_PUBLIC_URL (http://LISTEN)\n"
+    "  --threads N              worker threads (0: one per core)          CONSIGN_THREADS (0)\n"
+    "  --log-level LEVEL        error, warn, info or debug                CONSIGN_LOG_LEVEL (info)\n"
+    "  --shutdown-timeout S     how long requests in flight may finish    CONSIGN_SHUTDOWN_TIMEOUT (30)\n"
+    "  --conn-limit N           open connections at most                  CONSIGN_CONN_LIMIT (1024)\n"
+    "  --conn-timeout S         idle seconds before a connection closes   CONSIGN_CONN_TIMEOUT (120)\n"
+    "\n"
+    "The secret that signs tokens is CONSIGN_SECRET (at least 32 characters) when set, else the\n"
+    "file DIR/secret, created on first start. On the first start with an empty database a team,\n"
+    "its owner and an API key are created and printed once.\n";
+
+struct serve_cfg {
+    const char *data;
+    const char *listen;
+    const char *public_url;
+    const char *log_level;
+    uint64_t threads;
+    uint64_t shutdown_timeout;
+    uint64_t conn_limit;
+    uint64_t conn_timeout;
+};
+
+static bool number(const char *text, uint64_t max, uint64_t *out)
+{
+    return str_to_u64(str_from(text), max, out);
+}
+
+/* Splits "HOST:PORT" or "[V6]:PORT". */
+static bool split_listen(const char *listen, char *host, size_t cap, unsigned *port)
+{
+    const char *colon = strrchr(listen, ':');
+    uint64_t p;
+    size_t n;
+
+    if (!colon || !number(colon + 1, 65535, &p))
+        return false;
+    n = (size_t)(colon - listen);
+    if (n >= 2 && listen[0] == '[' && listen[n - 1] == ']') {
+        listen++;
+        n -= 2;
+    }
+    if (n == 0 || n >= cap)
+        return false;
+    memcpy(host, listen, n);
+    host[n] = '\0';
+    *port = (unsigned)p;
+    return true;
+}
+
+/* Reads DIR/secret, creating it (0600, 32 random bytes as hex) on first start. */
+static bool load_secret(const char *dir, uint8_t secret[AUTH_SECRET_LEN])
+{
+    char *path = xasprintf("%s/secret", dir);
+    char hex[2 * AUTH_SECRET_LEN + 2];
+    bool ok = false;
+    ssize_t n;
+    int fd;
+
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        rand_bytes(secret, AUTH_SECRET_LEN);
+        hex_encode(secret, AUTH_SECRET_LEN, hex);
+        hex[2 * AUTH_SECRET_LEN] = '\n';
+        ok = write(fd, hex, 2 * AUTH_SECRET_LEN + 1) == 2 * AUTH_SECRET_LEN + 1 && fsync(fd) == 0;
+        close(fd);
+        if (!ok)
+            LOG_ERR("cannot write '%s': %s", path, strerror(errno));
+        free(path);
+        return ok;
+    }
+    if (errno != EEXIST) {
+        LOG_ERR("cannot create '%s': %s", path, strerror(errno));
+        free(path);
+        return false;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    n = fd >= 0 ? read(fd, hex, sizeof(hex)) : -1;
+    if (fd >= 0)
+        close(fd);
+    ok = n >= 2 * AUTH_SECRET_LEN &&
+         hex_decode((struct str){ hex, 2 * AUTH_SECRET_LEN }, secret, AUTH_SECRET_LEN);
+    if (!ok)
+        LOG_ERR("'%s' is not a secret written by consign (64 hex digits); remove it to make a new one "
+                "(every token and signed link made so far stops working)", path);
+    free(path);
+    return ok;
+}
+
+/* On the first start with an empty database: a team, its owner and a key, printed once. */
+static bool bootstrap(struct store *s, const char *public_url)
+{
+    struct provisioned p;
+    uint8_t raw[12];
+    char password[25], why[256];
+    int64_t teams = 0;
+    enum store_rc rc;
+    enum err e;
+
+    rc = store_team_count(s, &teams);
+    if (rc < 0)
+        return false;
+    if (teams > 0)
+        return true;
+    rand_bytes(raw, sizeof(raw));
+    hex_encode(raw, sizeof(raw), password);
+    e = auth_provision_team(s, "My team", "admin@consign.localhost", str_from(password), &p, why,
+                            sizeof(why));
+    if (e != ERR_OK) {
+        LOG_ERR("cannot create the first team: %s", why);
+        return false;
+    }
+    printf("\n"
+           "consign: first start with an empty database; created a team and its owner.\n"
+           "These are shown once: keep them.\n"
+           "\n"
+           "  team id    %s\n"
+           "  e-mail     admin@consign.localhost\n"
+           "  password   %s\n"
+           "  API key    %s\n"
+           "\n"
+           "Try it:\n"
+           "  curl -H 'X-API-KEY: %s' %s/v1/teams/%s/members\n"
+           "\n",
+           p.team_id, password, p.api_key, p.api_key, public_url, p.team_id);
+    fflush(stdout);
+    return true;
+}
+
+static int parse(int argc, char **argv, struct serve_cfg *cfg)
+{
+    static const struct option opts[] = {
+        { "data", required_argument, NULL, 'd' },
+        { "listen", required_argument, NULL, 'l' },
+        { "public-url", required_argument, NULL, 'u' },
+        { "threads", required_argument, NULL, 't' },
+        { "log-level", required_argument, NULL, 'L' },
+        { "shutdown-timeout", required_argument, NULL, 'S' },
+        { "conn-limit", required_argument, NULL, 'c' },
+        { "conn-timeout", required_argument, NULL, 'T' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *threads = cli_env("CONSIGN_THREADS", "0");
+    const char *shutdown = cli_env("CONSIGN_SHUTDOWN_TIMEOUT", "30");
+    const char *conn_limit = cli_env("CONSIGN_CONN_LIMIT", "1024");
+    const char *conn_timeout = cli_env("CONSIGN_CONN_TIMEOUT", "120");
+    int c;
+
+    cfg->data = cli_env("CONSIGN_DATA", "./var");
+    cfg->listen = cli_env("CONSIGN_LISTEN", "127.0.0.1:8080");
+    cfg->public_url = cli_env("CONSIGN_PUBLIC_URL", NULL);
+    cfg->log_level = cli_env("CONSIGN_LOG_LEVEL", "info");
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': cfg->data = optarg; break;
+        case 'l': cfg->listen = optarg; break;
+        case 'u': cfg->public_url = optarg; break;
+        case 't': threads = optarg; break;
+        case 'L': cfg->log_level = optarg; break;
+        case 'S': shutdown = optarg; break;
+        case 'c': conn_limit = optarg; break;
+        case 'T': conn_timeout = optarg; break;
+        case 'h': fputs(serve_usage, stdout); return 0;
+        default:
+            return cli_usage_error(serve_usage, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error(serve_usage, "unexpected argument '%s'", argv[optind]);
+    if (!number(threads, 256, &cfg->threads))
+        return cli_usage_error(serve_usage, "--threads: '%s' is not a number from 0 to 256", threads);
+    if (!number(shutdown, 86400, &cfg->shutdown_timeout))
+        return cli_usage_error(serve_usage, "--shutdown-timeout: '%s' is not a number of seconds", shutdown);
+    if (!number(conn_limit, 1000000, &cfg->conn_limit) || cfg->conn_limit == 0)
+        return cli_usage_error(serve_usage, "--conn-limit: '%s' is not a positive number", conn_limit);
+    if (!number(conn_timeout, 86400, &cfg->conn_timeout))
+        return cli_usage_error(serve_usage, "--conn-timeout: '%s' is not a number of seconds", conn_timeout);
+    if (!log_set_level(cfg->log_level))
+        return cli_usage_error(serve_usage, "--log-level: '%s' is not error, warn, info or debug",
+                               cfg->log_level);
+    return -1;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    struct serve_cfg cfg;
+    struct api_env env = { .version = CONSIGN_VERSION };
+    struct http_server_opts opts = { 0 };
+    struct http_router *router = NULL;
+    struct http_server *srv = NULL;
+    struct http_app app;
+    struct store *s = NULL;
+    char host[256], why[512], *public_url = NULL;
+    const char *secret_text;
+    sigset_t sigs;
+    int rc, sig = 0;
+
+    rc = parse(argc, argv, &cfg);
+    if (rc >= 0)
+        return rc;
+    if (!split_listen(cfg.listen, host, sizeof(host), &opts.port))
+        return cli_usage_error(serve_usage, "--listen: '%s' is not HOST:PORT", cfg.listen);
+    opts.host = host;
+    opts.threads = (unsigned)cfg.threads;
+    opts.conn_limit = (unsigned)cfg.conn_limit;
+    opts.conn_timeout = (unsigned)cfg.conn_timeout;
+
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (!auth_init()) {
+        LOG_ERR("libsodium cannot be initialised");
+        return 1;
+    }
+    env.store_cfg.data_dir = cfg.data;
+    s = store_open(&env.store_cfg, why, sizeof(why));
+    if (!s) {
+        LOG_ERR("cannot open the database: %s", why);
+        return 1;
+    }
+    secret_text = getenv("CONSIGN_SECRET");
+    if (secret_text && secret_text[0]) {
+        if (!auth_secret_from_text(secret_text, env.secret)) {
+            LOG_ERR("CONSIGN_SECRET must have at least 32 characters");
+            rc = 1;
+            goto out;
+        }
+    } else if (!load_secret(cfg.data, env.secret)) {
+        rc = 1;
+        goto out;
+    }
+    router = http_router_new(api_routes, api_routes_count);
+    app = (struct http_app){ .router = router, .dispatch = api_dispatch, .env = &env };
+    if (!http_server_start(&opts, &app, &srv)) {
+        rc = 1;
+        goto out;
+    }
+    if (cfg.public_url) {
+        size_t n = strlen(cfg.public_url);
+
+        while (n > 0 && cfg.public_url[n - 1] == '/')
+            n--;
+        public_url = xmemdup0(cfg.public_url, n);
+    } else {
+        public_url = xasprintf(strchr(host, ':') ? "http://[%s]:%u" : "http://%s:%u", host,
+                               http_server_port(srv));
+    }
+    env.public_url = public_url;
+    if (!bootstrap(s, public_url)) {
+        rc = 1;
+        goto out;
+    }
+    /* The main thread's connection served migrations and bootstrap; workers open their own. */
+    store_close(s);
+    s = NULL;
+    LOG_INFO("consign %s listening on %s:%u (data %s, public URL %s)", CONSIGN_VERSION, host,
+             http_server_port(srv), cfg.data, public_url);
+    while (sigwait(&sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
+        ;
+    LOG_INFO("%s: no new connections; letting requests in flight finish (up to %llus)",
+             sig == SIGTERM ? "SIGTERM" : "SIGINT", (unsigned long long)cfg.shutdown_timeout);
+    http_server_quiesce(srv);
+    if (!http_server_wait_idle(srv, (int64_t)cfg.shutdown_timeout * 1000))
+        LOG_WARN("requests still in flight after %llus; closing them",
+                 (unsigned long long)cfg.shutdown_timeout);
+    rc = 0;
+out:
+    http_server_stop(srv);
+    http_router_free(router);
+    store_close(s);
+    free(public_url);
+    if (rc == 0)
+        LOG_INFO("stopped");
+    return rc;
+}

@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * The only file that speaks libmicrohttpd. It runs MHD's multi-call protocol for each request
+ * (headers, then body pieces, then the final call), keeps body sizes to the route's cap while
+ * the bytes arrive, and hands a complete struct req to the shared request path in request.c.
+ * Mode: MHD's epoll thread pool, one thread per core, which measured best on this class of
+ * machine. A response is never queued on the first call of a request: MHD turns keep-alive off
+ * when that happens.
+ */
+#include "core/compat.h"
+#include "http/http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define LOG_COMPONENT "http"
+#include "core/clock.h"
+#include "core/log.h"
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    const struct http_app *app;
+    atomic_int inflight;
+    unsigned port;
+};
+
+/* Per-request state kept by MHD between calls (its req_cls). */
+struct conn_req {
+    struct req rq;
+    struct sbuf body;
+    bool refused; /* a response was decided before the body was read */
+    struct http_server *srv;
+};
+
+struct collect {
+    struct req *rq;
+    struct http_kv *kv;
+    size_t n;
+    size_t cap;
+};
+
+static enum MHD_Result collect_kv(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  size_t key_size, const char *value, size_t value_size)
+{
+    struct collect *c = cls;
+
+    (void)kind;
+    if (c->n == c->cap)
+        return MHD_YES;
+    c->kv[c->n].name = (struct str){ key, key_size };
+    c->kv[c->n].value = (struct str){ value ? value : "", value ? value_size : 0 };
+    c->n++;
+    return MHD_YES;
+}
+
+static size_t gather(struct MHD_Connection *conn, struct req *rq, enum MHD_ValueKind kind,
+                     size_t cap, struct http_kv **out)
+{
+    /* One slot more than the cap, so that "too many" is seen by the limit checks. */
+    struct collect c = { .rq = rq, .cap = cap + 1 };
+
+    c.kv = arena_alloc(&rq->arena, c.cap * sizeof(*c.kv));
+    MHD_get_connection_values_n(conn, kind, collect_kv, &c);
+    *out = c.kv;
+    return c.n;
+}
+
+static void client_address(struct MHD_Connection *conn, char *out, size_t cap)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+    snprintf(out, cap, "-");
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)cap);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)cap);
+}
+
+static enum MHD_Result queue(struct MHD_Connection *conn, struct req *rq)
+{
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+
+    r = MHD_create_response_from_buffer(rq->resp.body_len, rq->resp.body,
+                                        rq->resp.body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    rq->resp.body = NULL; /* MHD frees it now */
+    if (rq->resp.content_type)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rq->resp.content_type);
+    for (const struct resp_header *h = rq->resp.headers; h; h = h->next)
+        MHD_add_response_header(r, h->name, h->value);
+    ret = MHD_queue_response(conn, rq->resp.status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **req_cls)
+{
+    struct http_server *srv = cls;
+    struct conn_req *cr = *req_cls;
+    struct req *rq;
+
+    (void)version;
+    if (!cr) {
+        const char *cl;
+        int64_t content_length = -1;
+        uint64_t v;
+
+        cr = xcalloc(1, sizeof(*cr));
+        cr->srv = srv;
+        rq = &cr->rq;
+        arena_init(&rq->arena);
+        rq->method_name = arena_strdup(&rq->arena, method);
+        rq->method = http_method_parse(str_from(method));
+        rq->path = str_from(url);
+        client_address(conn, rq->client_addr, sizeof(rq->client_addr));
+        rq->nheaders = gather(conn, rq, MHD_HEADER_KIND, HTTP_HEADERS_MAX_COUNT, &rq->headers);
+        rq->nquery = gather(conn, rq, MHD_GET_ARGUMENT_KIND, HTTP_QUERY_MAX_COUNT, &rq->query);
+        if (rq->nquery > HTTP_QUERY_MAX_COUNT)
+            rq->nquery = HTTP_QUERY_MAX_COUNT;
+        cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && str_to_u64(str_from(cl), INT64_MAX, &v))
+            content_length = (int64_t)v;
+        sbuf_init(&cr->body, 0);
+        *req_cls = cr;
+        atomic_fetch_add(&srv->inflight, 1);
+        cr->refused = !http_begin(srv->app, rq, content_length);
+        cr->body.max = http_body_max(rq);
+        return MHD_YES;
+    }
+    rq = &cr->rq;
+    if (cr->refused)
+        return queue(conn, rq); /* MHD closes the connection when a body is left unread */
+    if (*upload_data_size > 0) {
+        if (!sbuf_add(&cr->body, upload_data, *upload_data_size)) {
+            resp_error(rq, ERR_BODY_TOO_LARGE, "the body may be at most %llu bytes",
+                       (unsigned long long)cr->body.max);
+            cr->refused = true;
+            return queue(conn, rq);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    rq->body = (struct str){ cr->body.buf ? cr->body.buf : "", cr->body.len };
+    http_finish(srv->app, rq);
+    return queue(conn, rq);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct http_server *srv = cls;
+    struct conn_req *cr = *req_cls;
+    struct req *rq;
+
+    (void)conn;
+    if (!cr)
+        return;
+    rq = &cr->rq;
+    /* The query string is never logged: it can carry link secrets and signatures. */
+    LOG_AT(LOG_LEVEL_INFO, rq->rid, "%s %.*s %u %s %.1fms client=%s%s",
+           rq->method_name ? rq->method_name : "-", (int)(rq->path.len > 256 ? 256 : rq->path.len),
+           rq->path.ptr ? rq->path.ptr : "", rq->resp.status,
+           rq->route ? rq->route->label : "-", (double)(clock_mono_ms() - rq->started_ms),
+           rq->client_addr, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
+    sbuf_release(&cr->body);
+    http_req_release(rq);
+    free(cr);
+    *req_cls = NULL;
+    atomic_fetch_sub(&srv->inflight, 1);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char line[512];
+    size_t n;
+
+    (void)cls;
+    vsnprintf(line, sizeof(line), fmt, ap);
+    n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    LOG_DBG("libmicrohttpd: %s", line);
+}
+
+bool http_server_start(const struct http_server_opts *opts, const struct http_app *app,
+                       struct http_server **out)
+{
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+    struct addrinfo *ai = NULL;
+    struct http_server *srv = NULL;
+    unsigned threads = opts->threads;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    char port[16];
+    const union MHD_DaemonInfo *info;
+    int rc;
+
+    snprintf(port, sizeof(port), "%u", opts->port);
+    rc = getaddrinfo(opts->host, port, &hints, &ai);
+    if (rc != 0 || !ai) {
+        LOG_ERR("cannot resolve listen address '%s': %s", opts->host, gai_strerror(rc));
+        return false;
+    }
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    if (threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+        threads = n > 0 ? (unsigned)n : 1;
+    }
+    srv = xcalloc(1, sizeof(*srv));
+    srv->app = app;
+    srv->daemon = MHD_start_daemon(
+        flags, (uint16_t)opts->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, opts->conn_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, opts->conn_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(64u << 10), MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+        MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!srv->daemon) {
+        LOG_ERR("cannot listen on %s:%u (in use, or not an address of this machine?)", opts->host,
+                opts->port);
+        free(srv);
+        return false;
+    }
+    info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = info ? info->port : opts->port;
+    *out = srv;
+    return true;
+}
+
+unsigned http_server_port(const struct http_server *s)
+{
+    return s->port;
+}
+
+void http_server_quiesce(struct http_server *s)
+{
+    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+}
+
+bool http_server_wait_idle(struct http_server *s, int64_t timeout_ms)
+{
+    int64_t deadline = clock_mono_ms() + timeout_ms;
+
+    while (atomic_load(&s->inflight) > 0) {
+        if (clock_mono_ms() >= deadline)
+            return false;
+        usleep(20 * 1000);
+    }
+    return true;
+}
+
+void http_server_stop(struct http_server *s)
+{
+    if (!s)
+        return;
+    MHD_stop_daemon(s->daemon);
+    free(s);
+}

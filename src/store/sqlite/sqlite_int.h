@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* Inside the SQLite backend: the connection, statement cache and row helpers. */
+#ifndef CONSIGN_STORE_SQLITE_INT_H
+#define CONSIGN_STORE_SQLITE_INT_H
+
+#include <sqlite3.h>
+
+#include "store/store_int.h"
+
+#define SQL_CACHE_MAX 128
+
+struct sqlite_store {
+    struct store base; /* must stay first */
+    sqlite3 *db;
+    int schema_version;
+    struct {
+        const char *sql; /* the address of a string literal is the key */
+        sqlite3_stmt *st;
+    } cache[SQL_CACHE_MAX];
+    size_t ncache;
+};
+
+/** Downcast; a handle of another backend here is our bug. */
+struct sqlite_store *to_sqlite(struct store *s);
+
+/**
+ * The prepared statement for @sql (a string literal), reset and with its bindings cleared.
+ * NULL when it does not compile (logged): our bug.
+ */
+sqlite3_stmt *sq_stmt(struct sqlite_store *q, const char *sql);
+/** Maps a result code of a step to a store status, logging what is not a plain conflict. */
+enum store_rc sq_fail(struct sqlite_store *q, int rc, const char *what);
+/** Binds @s as text (NULL binds SQL NULL). */
+void sq_bind_text(sqlite3_stmt *st, int idx, const char *s);
+/** Binds a time: TIME_UNSET binds SQL NULL. */
+void sq_bind_time(sqlite3_stmt *st, int idx, int64_t ms);
+/** Column @i as a string in @a; NULL for SQL NULL. */
+char *sq_text(sqlite3_stmt *st, int i, struct arena *a);
+/** Column @i into a fixed id buffer (empty for NULL). */
+void sq_id(sqlite3_stmt *st, int i, char out[ID_LEN + 1]);
+/** Column @i as a time: SQL NULL gives TIME_UNSET. */
+int64_t sq_time(sqlite3_stmt *st, int i);
+/** Steps a statement that writes; STORE_ONE when a row changed, STORE_NONE when none or on a
+ * unique-key conflict. */
+enum store_rc sq_exec(struct sqlite_store *q, sqlite3_stmt *st, const char *what);
+
+#endif /* CONSIGN_STORE_SQLITE_INT_H */

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Backend selection, the transaction runner and the public calls, each forwarding to the
+ * backend's table. Selection is by configuration from a static table, not by loading plugins.
+ */
+#include "core/compat.h"
+#include "store/store.h"
+
+#include <unistd.h>
+
+#define LOG_COMPONENT "store"
+#include "core/log.h"
+#include "store/store_int.h"
+
+/* Attempts of one transaction before giving up on a busy database. */
+#define STORE_MAX_ATTEMPTS 12
+
+static const char *const role_names[] = {
+    [ROLE_OWNER] = "owner",   [ROLE_ADMIN] = "admin", [ROLE_MEMBER] = "member",
+    [ROLE_GUEST] = "guest", [ROLE_INTEGRATION_MANAGER] = "integration_manager",
+};
+
+const char *role_name(enum role r)
+{
+    return (size_t)r < ARRAY_LEN(role_names) ? role_names[r] : NULL;
+}
+
+enum role role_parse(const char *name)
+{
+    for (size_t i = 1; i < ARRAY_LEN(role_names); i++)
+        if (name && strcmp(name, role_names[i]) == 0)
+            return (enum role)i;
+    return 0;
+}
+
+struct store *store_open(const struct store_cfg *cfg, char *why, size_t why_cap)
+{
+    if (cfg->database_url && cfg->database_url[0]) {
+        snprintf(why, why_cap, "database '%s' is not supported by this build (only SQLite)",
+                 cfg->database_url);
+        return NULL;
+    }
+    return store_sqlite_ops.open(cfg, why, why_cap);
+}
+
+void store_close(struct store *s)
+{
+    if (s)
+        s->ops->close(s);
+}
+
+const char *store_backend_name(const struct store *s)
+{
+    return s->ops->name;
+}
+
+int store_schema_version(struct store *s)
+{
+    return s->ops->schema_version(s);
+}
+
+enum store_rc store_run(struct store *s, const char *label, enum store_txn_kind kind,
+                        store_txn_fn *fn, void *ctx)
+{
+    enum store_rc rc = STORE_RETRY;
+
+    for (int attempt = 0; attempt < STORE_MAX_ATTEMPTS; attempt++) {
+        if (attempt > 0)
+            usleep((useconds_t)(1000 << (attempt < 8 ? attempt : 8)));
+        rc = s->ops->begin(s, kind);
+        if (rc == STORE_RETRY)
+            continue;
+        if (rc < 0)
+            return rc;
+        rc = fn(s, ctx);
+        if (rc < 0) {
+            s->ops->rollback(s);
+            if (rc == STORE_RETRY)
+                continue;
+            return rc;
+        }
+        enum store_rc crc = s->ops->commit(s);
+
+        if (crc == STORE_RETRY) {
+            s->ops->rollback(s);
+            continue;
+        }
+        if (crc < 0) {
+            s->ops->rollback(s);
+            return crc;
+        }
+        return rc;
+    }
+    LOG_WARN("transaction '%s' gave up after %d busy attempts", label, STORE_MAX_ATTEMPTS);
+    return STORE_RETRY;
+}
+
+#define STORE_OP(name, params, args)                                                               \
+    enum store_rc store_##name params                                                              \
+    {                                                                                              \
+        return s->ops->name args;                                                                  \
+    }
+#include "store/store_ops.def"
+#undef STORE_OP

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Persistence: the records consign keeps and the calls that read and write them. Callers see
+ * domain-level functions, never SQL; a backend (store/sqlite/, later store/pg/) implements them
+ * behind struct store_ops. Every call runs inside store_run(), which retries the whole
+ * transaction when the backend reports a retryable conflict.
+ *
+ * Ownership: strings in records filled by a store call are allocated in the arena passed to it
+ * and live as long as that arena. Records passed in are borrowed for the call.
+ * Threads: a struct store is one connection; use it from one thread at a time.
+ */
+#ifndef CONSIGN_STORE_H
+#define CONSIGN_STORE_H
+
+#include "core/compat.h"
+#include "core/id.h"
+#include "core/mem.h"
+
+/** Outcome of a storage call. Negative: failed. Zero or more: rows read or written. */
+enum store_rc {
+    STORE_HARD = -2,  /* connection lost, schema or our bug: give up (the backend logged it) */
+    STORE_RETRY = -1, /* busy or serialization conflict: rerun the whole transaction */
+    STORE_NONE = 0,   /* ran fine, nothing matched (or a unique key was already taken) */
+    STORE_ONE = 1,    /* exactly one row */
+};
+
+/** Where the metadata lives. */
+struct store_cfg {
+    const char *data_dir;     /* SQLite: <data_dir>/consign.db */
+    const char *database_url; /* NULL for SQLite */
+};
+
+struct store;
+
+/**
+ * Opens a connection and brings the schema up to date (numbered migrations, applied once even
+ * when several processes start together). On failure returns NULL with a message in @why.
+ */
+struct store *store_open(const struct store_cfg *cfg, char *why, size_t why_cap);
+/** Closes @s; accepts NULL. */
+void store_close(struct store *s);
+/** Name of the backend ("sqlite"). */
+const char *store_backend_name(const struct store *s);
+/** Schema version after migrations. */
+int store_schema_version(struct store *s);
+
+/** The body of a transaction. It must not answer HTTP: it reports through its result and @ctx. */
+typedef enum store_rc store_txn_fn(struct store *s, void *ctx);
+
+/** How a transaction will use the database. */
+enum store_txn_kind {
+    STORE_READ,  /* only reads */
+    STORE_WRITE, /* writes: takes the write lock up front */
+};
+
+/**
+ * BEGIN, @fn, COMMIT. A STORE_RETRY from @fn or the commit rolls back and reruns @fn (with a
+ * short growing pause) a bounded number of times. Any negative result rolls back. Returns what
+ * @fn returned, or STORE_RETRY when the retries ran out. @label names it in logs.
+ */
+MUST_CHECK enum store_rc store_run(struct store *s, const char *label, enum store_txn_kind kind,
+                                   store_txn_fn *fn, void *ctx);
+
+/** Roles of a membership, from most to least powerful (integration managers aside). */
+enum role {
+    ROLE_OWNER = 1,
+    ROLE_ADMIN,
+    ROLE_MEMBER,
+    ROLE_GUEST,
+    ROLE_INTEGRATION_MANAGER,
+};
+
+/** "owner" … "integration_manager"; NULL for an unknown value. */
+const char *role_name(enum role r);
+/** Parses a role name; 0 when unknown. */
+enum role role_parse(const char *name);
+
+struct user {
+    char id[ID_LEN + 1];
+    char *email; /* lowercase */
+    char *name;
+    char *password_hash; /* Argon2id, libsodium's string form */
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+struct team {
+    char id[ID_LEN + 1];
+    char *name;
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+struct membership {
+    char id[ID_LEN + 1];
+    char team_id[ID_LEN + 1];
+    char user_id[ID_LEN + 1];
+    enum role role;
+    int64_t created_at;
+    int64_t updated_at;
+    /* Filled by reads, ignored by writes: */
+    char *email;
+    char *name;
+    char *team_name;
+    char **teamspace_ids; /* the teamspaces the membership belongs to */
+    size_t nteamspaces;
+};
+
+enum api_key_state { API_KEY_ACTIVE = 1, API_KEY_INACTIVE };
+
+#define API_KEY_HASH_LEN 32
+
+struct api_key {
+    char id[ID_LEN + 1];
+    char team_id[ID_LEN + 1];
+    char user_id[ID_LEN + 1];
+    char membership_id[ID_LEN + 1];
+    char *name;
+    char *description;
+    uint8_t secret_hash[API_KEY_HASH_LEN];
+    int64_t expiry; /* TIME_UNSET: never */
+    enum api_key_state state;
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+struct teamspace {
+    char id[ID_LEN + 1];
+    char team_id[ID_LEN + 1];
+    char *name;
+    int64_t created_at;
+    int64_t updated_at;
+    char **member_ids; /* membership ids */
+    size_t nmembers;
+};
+
+/** A page of a list: 1-based @page of @limit records. */
+struct store_page {
+    int64_t page;
+    int64_t limit;
+};
+
+/* Users. */
+/** Inserts @u; STORE_NONE when the email is taken. */
+enum store_rc store_user_insert(struct store *s, const struct user *u);
+enum store_rc store_user_get(struct store *s, const char *id, struct arena *a, struct user *out);
+enum store_rc store_user_by_email(struct store *s, const char *email, struct arena *a,
+                                  struct user *out);
+
+/* Teams. */
+enum store_rc store_team_insert(struct store *s, const struct team *t);
+enum store_rc store_team_get(struct store *s, const char *id, struct arena *a, struct team *out);
+/** Number of teams, in *@n. */
+enum store_rc store_team_count(struct store *s, int64_t *n);
+
+/* Memberships. */
+/** Inserts @m; STORE_NONE when the user already belongs to the team. */
+enum store_rc store_membership_insert(struct store *s, const struct membership *m);
+/** The membership of @user_id in @team_id (with email, name and teamspaces). */
+enum store_rc store_membership_get(struct store *s, const char *team_id, const char *user_id,
+                                   struct arena *a, struct membership *out);
+/** Every membership of @team_id, oldest first, in a new array in @a; the count is returned. */
+enum store_rc store_members_list(struct store *s, const char *team_id, struct arena *a,
+                                 struct membership **out, size_t *n);
+/** Every membership of @user_id (with team names), in a new array in @a. */
+enum store_rc store_memberships_of_user(struct store *s, const char *user_id, struct arena *a,
+                                        struct membership **out, size_t *n);
+
+/* API keys. */
+enum store_rc store_api_key_insert(struct store *s, const struct api_key *k);
+enum store_rc store_api_key_get(struct store *s, const char *id, struct arena *a,
+                                struct api_key *out);
+/** Keys of @team_id, newest first. */
+enum store_rc store_api_keys_list(struct store *s, const char *team_id, struct arena *a,
+                                  struct api_key **out, size_t *n);
+/** Writes name, description, expiry, state and updated_at of @k. */
+enum store_rc store_api_key_update(struct store *s, const struct api_key *k);
+enum store_rc store_api_key_delete(struct store *s, const char *id);
+
+/* Teamspaces. */
+/** Inserts @t and its members. */
+enum store_rc store_teamspace_insert(struct store *s, const struct teamspace *t);
+/**
+ * One page of the teamspaces of @team_id ordered by name then id; only those that have
+ * @membership_id as a member when it is not NULL. *@total counts every match.
+ */
+enum store_rc store_teamspaces_list(struct store *s, const char *team_id,
+                                    const char *membership_id, struct store_page page,
+                                    struct arena *a, struct teamspace **out, size_t *n,
+                                    int64_t *total);
+
+/* Rate limits, kept in the database so that every server process sees the same counts. */
+/**
+ * Counts one event for @key in a fixed window of @window_ms starting at its first event;
+ * *@count is the number of events in the current window including this one, and *@reset_at
+ * when the window ends.
+ */
+enum store_rc store_ratelimit_hit(struct store *s, const char *key, int64_t now,
+                                  int64_t window_ms, int64_t *count, int64_t *reset_at);
+/** Reads the count of @key without counting (0 when its window is over). */
+enum store_rc store_ratelimit_peek(struct store *s, const char *key, int64_t now,
+                                   int64_t window_ms, int64_t *count, int64_t *reset_at);
+/** Forgets @key. */
+enum store_rc store_ratelimit_clear(struct store *s, const char *key);
+
+#endif /* CONSIGN_STORE_H */

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * For backends only: the table of functions a backend provides and the base struct every
+ * backend's connection embeds first.
+ */
+#ifndef CONSIGN_STORE_INT_H
+#define CONSIGN_STORE_INT_H
+
+#include "store/store.h"
+
+struct store_ops {
+    const char *name;
+    /** Opens a connection (schema migrated); NULL with @why on failure. */
+    struct store *(*open)(const struct store_cfg *cfg, char *why, size_t why_cap);
+    void (*close)(struct store *s);
+    int (*schema_version)(struct store *s);
+    enum store_rc (*begin)(struct store *s, enum store_txn_kind kind);
+    enum store_rc (*commit)(struct store *s);
+    void (*rollback)(struct store *s);
+#define STORE_OP(name, params, args) enum store_rc(*name) params;
+#include "store/store_ops.def"
+#undef STORE_OP
+};
+
+/** The base of every backend connection: must be its first member. */
+struct store {
+    const struct store_ops *ops;
+};
+
+extern const struct store_ops store_sqlite_ops;
+
+#endif /* CONSIGN_STORE_INT_H */
