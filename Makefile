@@ -1,0 +1,42 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+# The commands of the README. The build itself is Meson's; this file only names the steps.
+BUILD    ?= build
+SAN      ?= build-san
+FUZZ     ?= build-fuzz
+DATA     ?= ./var
+LISTEN   ?= 127.0.0.1:8080
+# Seconds each fuzz target runs in `make fuzz`.
+FUZZ_SECONDS ?= 60
+
+.PHONY: all build run test fuzz docs clean
+
+all: build
+
+build:
+	@scripts/deps.sh run
+	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) --buildtype=debugoptimized >/dev/null
+	@ninja -C $(BUILD) >/dev/null
+
+run: build
+	./$(BUILD)/consign serve --data $(DATA) --listen $(LISTEN)
+
+# Every test layer, built with AddressSanitizer and UndefinedBehaviorSanitizer.
+test:
+	@scripts/deps.sh test
+	@[ -f $(SAN)/build.ninja ] || meson setup $(SAN) --buildtype=debug \
+	    -Db_sanitize=address,undefined -Dc_args=-fno-sanitize-recover=all >/dev/null
+	@ninja -C $(SAN) >/dev/null
+	@tests/run.sh $(SAN)
+
+fuzz:
+	@scripts/deps.sh fuzz
+	@[ -f $(FUZZ)/build.ninja ] || CC=clang meson setup $(FUZZ) --buildtype=debugoptimized \
+	    -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+	@ninja -C $(FUZZ) >/dev/null
+	@fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS)
+
+docs: build
+	./$(BUILD)/consign errors > docs/errors.md
+
+clean:
+	rm -rf $(BUILD) $(SAN) $(FUZZ)
