@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* Passwords, API keys, tokens and the policy table. */
+#include "core/compat.h"
+
+#include "auth/auth.h"
+#include "core/clock.h"
+#include "tap.h"
+
+int main(void)
+{
+    uint8_t secret[AUTH_SECRET_LEN] = { 1, 2, 3 }, other[AUTH_SECRET_LEN] = { 9 };
+    uint8_t h1[API_KEY_HASH_LEN], h2[API_KEY_HASH_LEN];
+    char id[ID_LEN + 1], id2[ID_LEN + 1], key[AUTH_API_KEY_LEN + 1], uid[ID_LEN + 1];
+    char *hash, *tok, *tampered;
+    int64_t now = clock_now_ms() / 1000;
+    json_t *claims;
+
+    if (!auth_init())
+        return 99;
+    hash = auth_password_hash(STR_LIT("correct horse"));
+    ok(hash && strncmp(hash, "$argon2id$", 10) == 0, "Argon2id hash");
+    ok(auth_password_verify(hash, STR_LIT("correct horse")), "right password");
+    ok(!auth_password_verify(hash, STR_LIT("correct hors")), "wrong password");
+    ok(!auth_password_verify(NULL, STR_LIT("x")), "no hash");
+    free(hash);
+
+    auth_api_key_new(id, key, h1);
+    is_int(strlen(key), AUTH_API_KEY_LEN, "key length");
+    ok(strncmp(key, id, ID_LEN) == 0, "key starts with its id");
+    ok(auth_api_key_parse(str_from(key), id2, h2), "key parses");
+    ok(strcmp(id, id2) == 0 && auth_hash_equal(h1, h2), "parsed id and hash match");
+    key[40] = key[40] == 'A' ? 'B' : 'A';
+    ok(auth_api_key_parse(str_from(key), id2, h2) && !auth_hash_equal(h1, h2), "changed secret, other hash");
+    ok(!auth_api_key_parse((struct str){ key, AUTH_API_KEY_LEN - 1 }, id2, h2), "short key refused");
+    key[68] = '=';
+    ok(!auth_api_key_parse(str_from(key), id2, h2), "padding refused");
+    ok(!auth_api_key_parse(STR_LIT(""), id2, h2), "empty key refused");
+
+    tok = auth_user_token_new(secret, "01M8166BWWZP2J6X829RJMGMBZ", now);
+    ok(auth_user_token_check(secret, str_from(tok), now, uid), "token verifies");
+    is_str(uid, "01M8166BWWZP2J6X829RJMGMBZ", "token names its user");
+    ok(!auth_user_token_check(other, str_from(tok), now, uid), "another secret refuses it");
+    ok(!auth_user_token_check(secret, str_from(tok), now + AUTH_USER_TOKEN_TTL_S, uid), "expired");
+    tampered = xstrdup(tok);
+    tampered[strlen(tampered) - 2] ^= 1;
+    ok(!auth_user_token_check(secret, str_from(tampered), now, uid), "changed signature refused");
+    free(tampered);
+    tampered = xstrdup(tok);
+    tampered[40] ^= 1;
+    ok(!auth_user_token_check(secret, str_from(tampered), now, uid), "changed payload refused");
+    free(tampered);
+    free(tok);
+    claims = json_pack("{s:s, s:s, s:I}", "typ", "package", "sub", "01M8166BWWZP2J6X829RJMGMBZ",
+                       "exp", (json_int_t)(now + 60));
+    tok = auth_jwt_sign(secret, claims);
+    json_decref(claims);
+    claims = auth_jwt_verify(secret, str_from(tok), now);
+    ok(claims && strcmp(json_string_value(json_object_get(claims, "typ")), "package") == 0,
+       "generic token verifies with its claims");
+    ok(!auth_user_token_check(secret, str_from(tok), now, uid), "a token of another type is no user token");
+    json_decref(claims);
+    free(tok);
+    ok(!auth_jwt_verify(secret, STR_LIT("a.b"), now), "two parts refused");
+    ok(!auth_jwt_verify(secret, STR_LIT("a.b.c.d"), now), "four parts refused");
+    /* A token with alg "none" and no signature must never pass. */
+    ok(!auth_jwt_verify(secret, STR_LIT("eyJhbGciOiJub25lIn0.eyJleHAiOjk5OTk5OTk5OTl9."), now),
+       "alg none refused");
+
+    ok(role_can(ROLE_OWNER, TEAM_MANAGE_KEYS) && role_can(ROLE_ADMIN, TEAM_MANAGE_KEYS) &&
+           role_can(ROLE_INTEGRATION_MANAGER, TEAM_MANAGE_KEYS),
+       "owners, admins and integration managers manage keys");
+    ok(!role_can(ROLE_MEMBER, TEAM_MANAGE_KEYS) && !role_can(ROLE_GUEST, TEAM_MANAGE_KEYS),
+       "members and guests do not");
+    ok(!role_can(ROLE_GUEST, TEAM_VIEW), "guests do not see the team");
+    ok(role_can(ROLE_GUEST, TEAM_LIST_SPACES) && !role_can(ROLE_GUEST, TEAM_SEE_ALL_SPACES),
+       "guests list only their own teamspaces");
+    ok(!role_can((enum role)0, TEAM_VIEW) && !role_can((enum role)42, TEAM_VIEW), "unknown roles can nothing");
+    is_int(role_parse("integration_manager"), ROLE_INTEGRATION_MANAGER, "role names");
+    is_int(role_parse("root"), 0, "unknown role name");
+    return done_testing();
+}
