@@ -156,6 +156,7 @@ enum store_rc sqlite_team_count(struct store *s, int64_t *n)
 
 static void read_member(sqlite3_stmt *st, struct arena *a, struct membership *m)
 {
+    *m = (struct membership){ 0 };
     sq_id(st, 0, m->id);
     sq_id(st, 1, m->team_id);
     sq_id(st, 2, m->user_id);

@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * The store contract: every backend must pass this file. It runs against the backend that
+ * CONSIGN_TEST_DATABASE names (empty: SQLite in a fresh temporary directory).
+ */
+#include "core/compat.h"
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/id.h"
+#include "store/store.h"
+#include "tap.h"
+
+static struct store_cfg cfg;
+
+static struct store *open_store(void)
+{
+    char why[256];
+    struct store *s = store_open(&cfg, why, sizeof(why));
+
+    if (!s)
+        printf("# store_open: %s\n", why);
+    return s;
+}
+
+
+struct ctx {
+    struct arena *a;
+    struct user *u;
+    struct team *t;
+    struct membership *m;
+    struct api_key *k;
+    struct teamspace *ts;
+    struct membership *list;
+    size_t n;
+    int64_t total, count, reset;
+    int calls;
+};
+
+static enum store_rc flaky_txn(struct store *s, void *vctx)
+{
+    struct ctx *c = vctx;
+
+    (void)s;
+    return ++c->calls < 3 ? STORE_RETRY : STORE_ONE;
+}
+
+static enum store_rc busy_txn(struct store *s, void *vctx)
+{
+    (void)s;
+    ((struct ctx *)vctx)->calls++;
+    return STORE_RETRY;
+}
+
+static enum store_rc insert_user_txn(struct store *s, void *vctx)
+{
+    return store_user_insert(s, ((struct ctx *)vctx)->u);
+}
+
+static enum store_rc insert_team_txn(struct store *s, void *vctx)
+{
+    return store_team_insert(s, ((struct ctx *)vctx)->t);
+}
+
+static enum store_rc insert_member_txn(struct store *s, void *vctx)
+{
+    return store_membership_insert(s, ((struct ctx *)vctx)->m);
+}
+
+static enum store_rc insert_key_txn(struct store *s, void *vctx)
+{
+    return store_api_key_insert(s, ((struct ctx *)vctx)->k);
+}
+
+static enum store_rc insert_space_txn(struct store *s, void *vctx)
+{
+    return store_teamspace_insert(s, ((struct ctx *)vctx)->ts);
+}
+
+static enum store_rc hit_txn(struct store *s, void *vctx)
+{
+    struct ctx *c = vctx;
+
+    return store_ratelimit_hit(s, "k", c->total, 1000, &c->count, &c->reset);
+}
+
+static enum store_rc run(struct store *s, store_txn_fn *fn, struct ctx *c)
+{
+    return store_run(s, "test", STORE_WRITE, fn, c);
+}
+
+static struct user new_user(const char *email)
+{
+    struct user u = { .email = (char *)email, .name = (char *)"N", .password_hash = (char *)"h",
+                      .created_at = 1, .updated_at = 2 };
+
+    id_new(u.id);
+    return u;
+}
+
+/* Several threads, each with its own connection, insert users at once: all must land. */
+#define THREADS 4
+#define PER_THREAD 25
+
+static void *writer(void *arg)
+{
+    struct store *s = open_store();
+    long failures = 0;
+
+    for (int i = 0; s && i < PER_THREAD; i++) {
+        char email[64];
+        struct user u;
+        struct ctx c = { .u = &u };
+
+        snprintf(email, sizeof(email), "t%ld-%d@example.org", (long)(intptr_t)arg, i);
+        u = new_user(email);
+        if (run(s, insert_user_txn, &c) != STORE_ONE)
+            failures++;
+    }
+    store_close(s);
+    return (void *)(intptr_t)(s ? failures : PER_THREAD);
+}
+
+int main(void)
+{
+    char dir[] = "/tmp/consign-store-XXXXXX";
+    struct arena a;
+    struct store *s, *s2;
+    struct user u, got;
+    struct team t, tgot;
+    struct membership m, m2, mgot, *list;
+    struct api_key k, kgot, *keys;
+    struct teamspace ts, *spaces;
+    struct ctx c = { 0 };
+    char *ids[1];
+    size_t n;
+    int64_t count = 0, total = 0, reset = 0;
+    pthread_t th[THREADS];
+    long failures = 0;
+
+    arena_init(&a);
+    cfg.database_url = getenv("CONSIGN_TEST_DATABASE");
+    if (!mkdtemp(dir))
+        return 99;
+    cfg.data_dir = dir;
+    s = open_store();
+    if (!s)
+        return 99;
+    ok(store_schema_version(s) >= 1, "schema migrated (version %d)", store_schema_version(s));
+    s2 = open_store();
+    ok(s2 && store_schema_version(s2) == store_schema_version(s), "a second open finds it migrated");
+    store_close(s2);
+
+    c.calls = 0;
+    is_int(store_run(s, "t", STORE_WRITE, flaky_txn, &c), STORE_ONE, "retry then success");
+    is_int(c.calls, 3, "the body ran until it succeeded");
+    c.calls = 0;
+    is_int(store_run(s, "t", STORE_READ, busy_txn, &c), STORE_RETRY, "always busy gives up");
+    ok(c.calls > 3, "after several attempts (%d)", c.calls);
+
+    u = new_user("ann@example.org");
+    c.u = &u;
+    is_int(run(s, insert_user_txn, &c), STORE_ONE, "user inserted");
+    {
+        struct user dup = new_user("ann@example.org");
+
+        c.u = &dup;
+        is_int(run(s, insert_user_txn, &c), STORE_NONE, "same email again is STORE_NONE");
+    }
+    is_int(store_user_by_email(s, "ann@example.org", &a, &got), STORE_ONE, "user by email");
+    is_str(got.id, u.id, "same id");
+    is_str(got.password_hash, "h", "hash kept");
+    is_int(store_user_get(s, u.id, &a, &got), STORE_ONE, "user by id");
+    is_int(store_user_by_email(s, "bob@example.org", &a, &got), STORE_NONE, "unknown email");
+
+    t = (struct team){ .name = (char *)"Team", .created_at = 5, .updated_at = 5 };
+    id_new(t.id);
+    c.t = &t;
+    is_int(run(s, insert_team_txn, &c), STORE_ONE, "team inserted");
+    is_int(store_team_get(s, t.id, &a, &tgot), STORE_ONE, "team read");
+    is_str(tgot.name, "Team", "team name");
+    is_int(store_team_count(s, &count), STORE_ONE, "team count");
+    is_int(count, 1, "one team");
+
+    m = (struct membership){ .role = ROLE_ADMIN, .created_at = 6, .updated_at = 6 };
+    id_new(m.id);
+    memcpy(m.team_id, t.id, sizeof(m.team_id));
+    memcpy(m.user_id, u.id, sizeof(m.user_id));
+    c.m = &m;
+    is_int(run(s, insert_member_txn, &c), STORE_ONE, "membership inserted");
+    m2 = m;
+    id_new(m2.id);
+    c.m = &m2;
+    is_int(run(s, insert_member_txn, &c), STORE_NONE, "second membership of the same user is STORE_NONE");
+    is_int(store_membership_get(s, t.id, u.id, &a, &mgot), STORE_ONE, "membership read");
+    ok(mgot.role == ROLE_ADMIN && strcmp(mgot.email, "ann@example.org") == 0 &&
+           strcmp(mgot.team_name, "Team") == 0,
+       "membership with role, email and team name");
+    is_int(store_membership_get(s, t.id, "01M8166BWWZP2J6X829RJMGMBZ", &a, &mgot), STORE_NONE,
+           "no membership of a stranger");
+
+    k = (struct api_key){ .name = (char *)"ci", .description = (char *)"d", .expiry = TIME_UNSET,
+                          .state = API_KEY_ACTIVE, .created_at = 7, .updated_at = 7 };
+    id_new(k.id);
+    memcpy(k.team_id, t.id, sizeof(k.team_id));
+    memcpy(k.user_id, u.id, sizeof(k.user_id));
+    memcpy(k.membership_id, m.id, sizeof(k.membership_id));
+    memset(k.secret_hash, 0xab, sizeof(k.secret_hash));
+    c.k = &k;
+    is_int(run(s, insert_key_txn, &c), STORE_ONE, "key inserted");
+    is_int(store_api_key_get(s, k.id, &a, &kgot), STORE_ONE, "key read");
+    ok(memcmp(kgot.secret_hash, k.secret_hash, sizeof(k.secret_hash)) == 0, "hash round trip");
+    ok(kgot.expiry == TIME_UNSET && kgot.state == API_KEY_ACTIVE, "expiry unset, active");
+    kgot.state = API_KEY_INACTIVE;
+    kgot.expiry = 123456;
+    kgot.name = (char *)"renamed";
+    is_int(store_api_key_update(s, &kgot), STORE_ONE, "key updated");
+    is_int(store_api_keys_list(s, t.id, &a, &keys, &n), STORE_ONE, "keys listed");
+    ok(n == 1 && keys[0].state == API_KEY_INACTIVE && keys[0].expiry == 123456 &&
+           strcmp(keys[0].name, "renamed") == 0,
+       "update persisted");
+    is_int(store_api_key_delete(s, k.id), STORE_ONE, "key deleted");
+    is_int(store_api_key_get(s, k.id, &a, &kgot), STORE_NONE, "deleted key is gone");
+
+    for (int i = 0; i < 7; i++) {
+        char name[16];
+
+        snprintf(name, sizeof(name), "space %d", i);
+        ts = (struct teamspace){ .name = arena_strdup(&a, name), .created_at = 8, .updated_at = 8 };
+        id_new(ts.id);
+        memcpy(ts.team_id, t.id, sizeof(ts.team_id));
+        ids[0] = m.id;
+        ts.member_ids = ids;
+        ts.nmembers = i % 2 == 0 ? 1 : 0;
+        c.ts = &ts;
+        if (run(s, insert_space_txn, &c) != STORE_ONE)
+            ok(0, "teamspace %d inserted", i);
+    }
+    is_int(store_teamspaces_list(s, t.id, NULL, (struct store_page){ 1, 5 }, &a, &spaces, &n, &total),
+           STORE_ONE, "teamspaces page 1");
+    ok(n == 5 && total == 7 && strcmp(spaces[0].name, "space 0") == 0 && spaces[0].nmembers == 1,
+       "five of seven, by name, with members");
+    is_int(store_teamspaces_list(s, t.id, NULL, (struct store_page){ 2, 5 }, &a, &spaces, &n, &total),
+           STORE_ONE, "teamspaces page 2");
+    ok(n == 2 && strcmp(spaces[1].name, "space 6") == 0, "the last two");
+    is_int(store_teamspaces_list(s, t.id, m.id, (struct store_page){ 1, 50 }, &a, &spaces, &n, &total),
+           STORE_ONE, "teamspaces of one membership");
+    ok(n == 4 && total == 4, "only those it is in");
+    is_int(store_teamspaces_list(s, t.id, NULL, (struct store_page){ 3, 5 }, &a, &spaces, &n, &total),
+           STORE_NONE, "past the last page");
+    is_int(store_members_list(s, t.id, &a, &list, &n), STORE_ONE, "members listed");
+    ok(n == 1 && list[0].nteamspaces == 4, "member with its four teamspaces");
+    is_int(store_memberships_of_user(s, u.id, &a, &list, &n), STORE_ONE, "memberships of a user");
+    ok(n == 1 && strcmp(list[0].team_name, "Team") == 0, "with the team name");
+
+    c.total = 10000;
+    is_int(run(s, hit_txn, &c), STORE_ONE, "first event");
+    is_int(c.count, 1, "counted once");
+    run(s, hit_txn, &c);
+    c.total = 10999;
+    run(s, hit_txn, &c);
+    is_int(c.count, 3, "three in the window");
+    is_int(c.reset, 11000, "window ends a window after its first event");
+    is_int(store_ratelimit_peek(s, "k", 10999, 1000, &count, &reset), STORE_ONE, "peek");
+    is_int(count, 3, "peek does not count");
+    c.total = 11000;
+    run(s, hit_txn, &c);
+    is_int(c.count, 1, "a new window starts over");
+    is_int(store_ratelimit_clear(s, "k"), STORE_ONE, "clear");
+    store_ratelimit_peek(s, "k", 11001, 1000, &count, &reset);
+    is_int(count, 0, "cleared");
+
+    for (long i = 0; i < THREADS; i++)
+        pthread_create(&th[i], NULL, writer, (void *)i);
+    for (int i = 0; i < THREADS; i++) {
+        void *r;
+
+        pthread_join(th[i], &r);
+        failures += (long)(intptr_t)r;
+    }
+    is_int(failures, 0, "%d threads writing at once all succeed", THREADS);
+    store_close(s);
+    arena_release(&a);
+    {
+        char cmd[128];
+
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+        if (system(cmd) != 0)
+            printf("# could not remove %s\n", dir);
+    }
+    return done_testing();
+}
