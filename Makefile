@@ -15,7 +15,7 @@ all: build
 build:
 	@scripts/deps.sh run
 	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) --buildtype=debugoptimized >/dev/null
-	@ninja -C $(BUILD) >/dev/null
+	@ninja -C $(BUILD) --quiet
 
 run: build
 	./$(BUILD)/consign serve --data $(DATA) --listen $(LISTEN)
@@ -25,14 +25,14 @@ test:
 	@scripts/deps.sh test
 	@[ -f $(SAN)/build.ninja ] || meson setup $(SAN) --buildtype=debug \
 	    -Db_sanitize=address,undefined -Dc_args=-fno-sanitize-recover=all >/dev/null
-	@ninja -C $(SAN) >/dev/null
+	@ninja -C $(SAN) --quiet
 	@tests/run.sh $(SAN)
 
 fuzz:
 	@scripts/deps.sh fuzz
 	@[ -f $(FUZZ)/build.ninja ] || CC=clang meson setup $(FUZZ) --buildtype=debugoptimized \
 	    -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
-	@ninja -C $(FUZZ) >/dev/null
+	@ninja -C $(FUZZ) --quiet
 	@fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS)
 
 docs: build

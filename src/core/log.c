@@ -10,6 +10,13 @@
 
 enum log_level log_threshold = LOG_LEVEL_INFO;
 
+static _Thread_local const char *thread_rid;
+
+void log_set_request(const char *rid)
+{
+    thread_rid = rid;
+}
+
 static const char *const level_names[] = { "ERROR", "WARN", "INFO", "DEBUG" };
 
 bool log_set_level(const char *name)
@@ -32,6 +39,8 @@ void log_write(enum log_level level, const char *component, const char *rid, con
     int k;
     va_list ap;
 
+    if (!rid)
+        rid = thread_rid;
     time_format_iso(clock_wall_ms(), when);
     k = snprintf(line, sizeof(line), "%s %s %s%s%s ", when, level_names[level], component,
                  rid ? " rid=" : "", rid ? rid : "");

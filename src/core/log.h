@@ -18,7 +18,13 @@ extern enum log_level log_threshold;
 
 /** Sets the threshold from "error", "warn", "info" or "debug"; false for anything else. */
 bool log_set_level(const char *name);
-/** Writes one line; @rid may be NULL. Prefer the macros. */
+/**
+ * Sets the request id that lines written by the calling thread carry when the caller gives none
+ * (NULL clears it). The HTTP layer sets it around each request, so every line logged while a
+ * request is handled names it. @rid is borrowed and must stay valid until cleared.
+ */
+void log_set_request(const char *rid);
+/** Writes one line; @rid may be NULL (the thread's request id, if any, is used). Prefer the macros. */
 void log_write(enum log_level level, const char *component, const char *rid, const char *fmt, ...)
     PRINTF_LIKE(4, 5);
 

@@ -188,6 +188,7 @@ bool http_begin(const struct http_app *app, struct req *rq, int64_t content_leng
         memcpy(rq->rid, rid.ptr, rid.len), rq->rid[rid.len] = '\0';
     else
         id_new(rq->rid);
+    log_set_request(rq->rid);
     rq->started_ms = clock_mono_ms();
     rq->env = app->env;
     for (size_t i = 0; i < rq->nheaders; i++)
@@ -238,20 +239,24 @@ bool http_begin(const struct http_app *app, struct req *rq, int64_t content_leng
                    (unsigned long long)http_body_max(rq));
         goto refused;
     }
+    log_set_request(NULL);
     return true;
 refused:
     add_common_headers(rq);
+    log_set_request(NULL);
     return false;
 }
 
 void http_finish(const struct http_app *app, struct req *rq)
 {
+    log_set_request(rq->rid);
     app->dispatch(rq);
     if (rq->resp.status == 0) {
         LOG_AT(LOG_LEVEL_ERROR, rq->rid, "BUG: route %s left no response", rq->route->label);
         resp_error(rq, ERR_INTERNAL, NULL);
     }
     add_common_headers(rq);
+    log_set_request(NULL);
 }
 
 void http_req_release(struct req *rq)
