@@ -29,11 +29,15 @@ struct http_server {
     unsigned port;
 };
 
+/* Most bytes of a refused chunked body read and dropped before the connection is cut. */
+#define DISCARD_MAX (16u << 20)
+
 /* Per-request state kept by MHD between calls (its req_cls). */
 struct conn_req {
     struct req rq;
     struct sbuf body;
-    bool refused; /* a response was decided before the body was read */
+    bool refused;      /* the answer was decided before the whole body was read */
+    uint64_t discarded; /* bytes of a refused body read and dropped */
     struct http_server *srv;
 };
 
@@ -101,6 +105,14 @@ static enum MHD_Result queue(struct MHD_Connection *conn, struct req *rq)
     return ret;
 }
 
+static bool has_chunked_body(struct MHD_Connection *conn)
+{
+    const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_TRANSFER_ENCODING);
+
+    return te && strstr(te, "chunked") != NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **req_cls)
@@ -135,21 +147,33 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         atomic_fetch_add(&srv->inflight, 1);
         cr->refused = !http_begin(srv->app, rq, content_length);
         cr->body.max = http_body_max(rq);
+        /* A refused request that announced a body is answered now, before MHD sends
+         * "100 Continue" and before any of the body is read; the connection then closes. A
+         * refusal without a body waits for the next call, which keeps the connection alive. */
+        if (cr->refused && (content_length > 0 || has_chunked_body(conn)))
+            return queue(conn, rq);
         return MHD_YES;
     }
     rq = &cr->rq;
-    if (cr->refused)
-        return queue(conn, rq); /* MHD closes the connection when a body is left unread */
     if (*upload_data_size > 0) {
-        if (!sbuf_add(&cr->body, upload_data, *upload_data_size)) {
+        if (!cr->refused && sbuf_add(&cr->body, upload_data, *upload_data_size)) {
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        /* MHD cannot answer in the middle of a body: a chunked body that outgrows its cap is
+         * read to its end and dropped, then refused; one that goes on far past it is cut off. */
+        if (!cr->refused) {
             resp_error(rq, ERR_BODY_TOO_LARGE, "the body may be at most %llu bytes",
                        (unsigned long long)cr->body.max);
             cr->refused = true;
-            return queue(conn, rq);
+            sbuf_release(&cr->body);
         }
+        cr->discarded += *upload_data_size;
         *upload_data_size = 0;
-        return MHD_YES;
+        return cr->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
     }
+    if (cr->refused)
+        return queue(conn, rq);
     rq->body = (struct str){ cr->body.buf ? cr->body.buf : "", cr->body.len };
     http_finish(srv->app, rq);
     return queue(conn, rq);
