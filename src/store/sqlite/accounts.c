@@ -26,6 +26,27 @@ static void *push(struct arena *a, void **arr, size_t *n, size_t *cap, size_t el
     return memset((char *)*arr + (*n)++ * elem, 0, elem);
 }
 
+/* Fills one record from the current row of a statement. */
+typedef void row_reader_fn(sqlite3_stmt *st, struct arena *a, void *record);
+
+/* Steps a bound SELECT to its end, reading each row into a new element of an arena array. */
+static enum store_rc read_rows(struct sqlite_store *q, sqlite3_stmt *st, struct arena *a,
+                               size_t elem, row_reader_fn *fn, void *out, size_t *n,
+                               const char *what)
+{
+    size_t cap = 0;
+    int rc;
+
+    *(void **)out = NULL;
+    *n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        fn(st, a, push(a, (void **)out, n, &cap, elem));
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return sq_fail(q, rc, what);
+    return *n ? STORE_ONE : STORE_NONE;
+}
+
 /* Runs a SELECT expected to give at most one row, leaving @st on it. */
 static enum store_rc one_row(struct sqlite_store *q, sqlite3_stmt *st, const char *what)
 {
@@ -154,8 +175,10 @@ enum store_rc sqlite_team_count(struct store *s, int64_t *n)
     "SELECT m.id, m.team_id, m.user_id, m.role, m.created_at, m.updated_at, u.email, u.name, "    \
     "t.name FROM memberships m JOIN users u ON u.id = m.user_id JOIN teams t ON t.id = m.team_id "
 
-static void read_member(sqlite3_stmt *st, struct arena *a, struct membership *m)
+static void read_member(sqlite3_stmt *st, struct arena *a, void *record)
 {
+    struct membership *m = record;
+
     *m = (struct membership){ 0 };
     sq_id(st, 0, m->id);
     sq_id(st, 1, m->team_id);
@@ -242,20 +265,10 @@ enum store_rc sqlite_membership_get(struct store *s, const char *team_id, const 
 static enum store_rc members_where(struct sqlite_store *q, sqlite3_stmt *st, const char *key,
                                    struct arena *a, struct membership **out, size_t *n)
 {
-    size_t cap = 0;
-    int rc;
-
-    *out = NULL;
-    *n = 0;
     if (!st)
         return STORE_HARD;
     sq_bind_text(st, 1, key);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        read_member(st, a, push(a, (void **)out, n, &cap, sizeof(**out)));
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return sq_fail(q, rc, "memberships list");
-    return *n ? STORE_ONE : STORE_NONE;
+    return read_rows(q, st, a, sizeof(**out), read_member, out, n, "memberships list");
 }
 
 enum store_rc sqlite_members_list(struct store *s, const char *team_id, struct arena *a,
@@ -286,8 +299,9 @@ enum store_rc sqlite_memberships_of_user(struct store *s, const char *user_id, s
     "id, team_id, user_id, membership_id, name, description, secret_hash, expiry, state, "        \
     "created_at, updated_at"
 
-static void read_key(sqlite3_stmt *st, struct arena *a, struct api_key *k)
+static void read_key(sqlite3_stmt *st, struct arena *a, void *record)
 {
+    struct api_key *k = record;
     const void *h = sqlite3_column_blob(st, 6);
 
     sq_id(st, 0, k->id);
@@ -355,20 +369,11 @@ enum store_rc sqlite_api_keys_list(struct store *s, const char *team_id, struct 
     struct sqlite_store *q = to_sqlite(s);
     sqlite3_stmt *st = sq_stmt(q, "SELECT " KEY_COLS " FROM api_keys WHERE team_id = ? "
                                   "ORDER BY created_at DESC, id DESC");
-    size_t cap = 0;
-    int rc;
 
-    *out = NULL;
-    *n = 0;
     if (!st)
         return STORE_HARD;
     sq_bind_text(st, 1, team_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        read_key(st, a, push(a, (void **)out, n, &cap, sizeof(**out)));
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return sq_fail(q, rc, "api keys list");
-    return *n ? STORE_ONE : STORE_NONE;
+    return read_rows(q, st, a, sizeof(**out), read_key, out, n, "api keys list");
 }
 
 enum store_rc sqlite_api_key_update(struct store *s, const struct api_key *k)
@@ -400,6 +405,17 @@ enum store_rc sqlite_api_key_delete(struct store *s, const char *id)
 }
 
 /* ---- teamspaces ---- */
+
+static void read_space(sqlite3_stmt *st, struct arena *a, void *record)
+{
+    struct teamspace *t = record;
+
+    sq_id(st, 0, t->id);
+    sq_id(st, 1, t->team_id);
+    t->name = sq_text(st, 2, a);
+    t->created_at = sqlite3_column_int64(st, 3);
+    t->updated_at = sqlite3_column_int64(st, 4);
+}
 
 enum store_rc sqlite_teamspace_insert(struct store *s, const struct teamspace *t)
 {
@@ -436,7 +452,6 @@ enum store_rc sqlite_teamspaces_list(struct store *s, const char *team_id,
 {
     struct sqlite_store *q = to_sqlite(s);
     sqlite3_stmt *st;
-    size_t cap = 0;
     int rc;
 
     *out = NULL;
@@ -466,18 +481,9 @@ enum store_rc sqlite_teamspaces_list(struct store *s, const char *team_id,
     sq_bind_text(st, 2, membership_id);
     sqlite3_bind_int64(st, 3, page.limit);
     sqlite3_bind_int64(st, 4, (page.page - 1) * page.limit);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct teamspace *t = push(a, (void **)out, n, &cap, sizeof(**out));
-
-        sq_id(st, 0, t->id);
-        sq_id(st, 1, t->team_id);
-        t->name = sq_text(st, 2, a);
-        t->created_at = sqlite3_column_int64(st, 3);
-        t->updated_at = sqlite3_column_int64(st, 4);
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return sq_fail(q, rc, "teamspaces list");
+    rc = read_rows(q, st, a, sizeof(**out), read_space, out, n, "teamspaces list");
+    if (rc < 0)
+        return rc;
     st = sq_stmt(q, "SELECT membership_id FROM teamspace_members WHERE teamspace_id = ? "
                     "ORDER BY membership_id");
     for (size_t i = 0; st && i < *n; i++) {
