@@ -79,13 +79,30 @@ void auth_api_key_new(char id[ID_LEN + 1], char key[AUTH_API_KEY_LEN + 1],
     sodium_memzero(secret, sizeof(secret));
 }
 
+/*
+ * True when @s is only base64url characters. libsodium's decoder accepts some bytes outside the
+ * alphabet as aliases of characters in it, which would give one secret several spellings.
+ */
+static bool is_b64url(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return false;
+    }
+    return true;
+}
+
 bool auth_api_key_parse(struct str key, char id[ID_LEN + 1], uint8_t hash[API_KEY_HASH_LEN])
 {
     uint8_t secret[KEY_SECRET_BYTES];
     size_t n = 0;
     const char *end = NULL;
 
-    if (key.len != AUTH_API_KEY_LEN || !id_is_valid((struct str){ key.ptr, ID_LEN }))
+    if (key.len != AUTH_API_KEY_LEN || !id_is_valid((struct str){ key.ptr, ID_LEN }) ||
+        !is_b64url(key.ptr + ID_LEN, KEY_SECRET_CHARS))
         return false;
     if (sodium_base642bin(secret, sizeof(secret), key.ptr + ID_LEN, KEY_SECRET_CHARS, NULL, &n,
                           &end, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
@@ -159,9 +176,12 @@ char *auth_jwt_sign(const uint8_t secret[AUTH_SECRET_LEN], const json_t *claims)
 /* Decodes base64url (no padding) into a malloc'd buffer; NULL when invalid. */
 static uint8_t *b64url_decode(const char *p, size_t n, size_t *out_len)
 {
-    uint8_t *out = xmalloc(n * 3 / 4 + 1);
+    uint8_t *out;
     const char *end = NULL;
 
+    if (!is_b64url(p, n))
+        return NULL;
+    out = xmalloc(n * 3 / 4 + 1);
     if (sodium_base642bin(out, n * 3 / 4 + 1, p, n, NULL, out_len, &end,
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 || end != p + n) {
         free(out);

@@ -183,14 +183,11 @@ bool time_parse_iso(struct str s, int64_t *out)
     }
     if (p != end)
         return false;
-    if (y == 1 && mo == 1 && d == 1 && h == 0 && mi == 0 && sec == 0 && ms == 0) {
-        *out = TIME_UNSET;
-        return true;
-    }
     v = time_from_civil(y, mo, d) + ((int64_t)h * 3600 + mi * 60 + sec) * 1000 + ms;
     v -= (int64_t)zsign * ((int64_t)zh * 3600 + zm * 60) * 1000;
     if (v < TIME_MIN_MS || v > TIME_MAX_MS)
         return false;
-    *out = v;
+    /* The zero instant means "not set" in whatever notation it is written. */
+    *out = v == TIME_MIN_MS ? TIME_UNSET : v;
     return true;
 }

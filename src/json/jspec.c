@@ -175,8 +175,9 @@ static bool take_int(const struct jspec *f, json_t *v, char *why, size_t cap)
         if (!str_to_u64(s, (uint64_t)INT64_MAX, &u))
             return fail(why, cap, f->name, "must be an integer");
         n = neg ? -(int64_t)u : (int64_t)u;
-    } else if (json_is_real(v) && json_real_value(v) == (double)(int64_t)json_real_value(v) &&
-               json_real_value(v) >= -9e15 && json_real_value(v) <= 9e15) {
+    } else if (json_is_real(v) && json_real_value(v) >= -9e15 && json_real_value(v) <= 9e15 &&
+               json_real_value(v) == (double)(int64_t)json_real_value(v)) {
+        /* The range comes first: converting a double outside int64_t is undefined. */
         n = (int64_t)json_real_value(v);
     } else {
         return fail(why, cap, f->name, "must be an integer");

@@ -32,6 +32,13 @@ int main(void)
     key[40] = key[40] == 'A' ? 'B' : 'A';
     ok(auth_api_key_parse(str_from(key), id2, h2) && !auth_hash_equal(h1, h2), "changed secret, other hash");
     ok(!auth_api_key_parse((struct str){ key, AUTH_API_KEY_LEN - 1 }, id2, h2), "short key refused");
+    {
+        char alias[AUTH_API_KEY_LEN + 1];
+
+        auth_api_key_new(id, alias, h1);
+        alias[ID_LEN] = (char)0x80;
+        ok(!auth_api_key_parse(str_from(alias), id2, h2), "a byte outside base64url is refused");
+    }
     key[68] = '=';
     ok(!auth_api_key_parse(str_from(key), id2, h2), "padding refused");
     ok(!auth_api_key_parse(STR_LIT(""), id2, h2), "empty key refused");
@@ -59,6 +66,12 @@ int main(void)
        "generic token verifies with its claims");
     ok(!auth_user_token_check(secret, str_from(tok), now, uid), "a token of another type is no user token");
     json_decref(claims);
+    free(tok);
+    tok = auth_user_token_new(secret, "01M8166BWWZP2J6X829RJMGMBZ", now);
+    tampered = xstrdup(tok);
+    tampered[strlen(tampered) - 5] = (char)0xDF;
+    ok(!auth_user_token_check(secret, str_from(tampered), now, uid), "a high byte in the signature is refused");
+    free(tampered);
     free(tok);
     ok(!auth_jwt_verify(secret, STR_LIT("a.b"), now), "two parts refused");
     ok(!auth_jwt_verify(secret, STR_LIT("a.b.c.d"), now), "four parts refused");

@@ -46,6 +46,7 @@ int main(void)
     is_int(parse("2000-02-29"), 951782400000LL, "leap century");
     ok(parse("1900-02-29") == -1, "1900 was not a leap year");
     is_int(parse("0001-01-01T00:00:00.000Z"), TIME_UNSET, "the zero time means unset");
+    is_int(parse("0001-01-01T01:00+01:00"), TIME_UNSET, "the zero instant with an offset is unset too");
     is_int(parse("9999-12-31T23:59:59.999Z"), TIME_MAX_MS, "latest instant");
     is_int(parse("0001-01-01T00:00:00.001Z"), TIME_MIN_MS + 1, "earliest set instant");
     is_int(parse("1969-12-31T23:59:59.999Z"), -1, "before the epoch");

@@ -79,6 +79,7 @@ int main(void)
     is_str(why, "n: must be between -5 and 5", "range message");
     is_int(run("{\"name\":\"x\",\"n\":1.5}", &f, &a, why), ERR_INVALID_FIELD, "fraction for an integer");
     is_int(run("{\"name\":\"x\",\"n\":2.0}", &f, &a, why), ERR_OK, "integral real accepted");
+    is_int(run("{\"name\":\"x\",\"n\":1e300}", &f, &a, why), ERR_INVALID_FIELD, "real far past int64");
     is_int(run("{\"name\":\"x\",\"n\":\"1e3\"}", &f, &a, why), ERR_INVALID_FIELD, "string that is not an integer");
     is_int(run("{\"name\":\"x\",\"n\":99999999999999999999}", &f, &a, why), ERR_INVALID_JSON, "integer past 64 bits");
     is_int(run("{\"name\":\"x\",\"flag\":\"true\"}", &f, &a, why), ERR_INVALID_FIELD, "string for a bool");
