@@ -1,0 +1,512 @@
+# SPDX-License-Identifier: AGPL-3.0-or-later
+"""Shared code of the end-to-end tests: they run the real consign binary (CONSIGN_BIN).
+
+- Tap: numbered TAP test points; each test is a function, a failed assert is a `not ok`.
+- Server: starts `consign serve` on a free port of 127.0.0.1 with a temporary data directory,
+  waits for /healthz, and stops it with SIGTERM, checking that it exits 0 and that its stderr
+  carries no sanitizer report.
+- request(): one request on a fresh connection; returns (status, headers, parsed JSON body).
+- admin(): runs `consign admin ...` and parses the JSON it prints.
+Standard library only.
+"""
+import http.client as httpclient
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+BIN = os.environ.get('CONSIGN_BIN') or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), '..', '..', 'build-san', 'consign')
+HOST = '127.0.0.1'
+SANITIZER_MARKERS = ('AddressSanitizer', 'LeakSanitizer', 'runtime error:', 'ThreadSanitizer')
+ROLES = ('owner', 'admin', 'member', 'guest', 'integration_manager')
+PASSWORD = 'correct horse battery'
+
+
+def base_env(extra=None):
+    """The environment for a consign process: none of the CONSIGN_* settings of the caller."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith('CONSIGN_')}
+    env.setdefault('ASAN_OPTIONS', 'detect_leaks=1:halt_on_error=1')
+    env.setdefault('UBSAN_OPTIONS', 'halt_on_error=1:print_stacktrace=1')
+    if extra:
+        env.update(extra)
+    return env
+
+
+def sanitizer_report(text):
+    """The first sanitizer marker found in @text, or None."""
+    for m in SANITIZER_MARKERS:
+        if m in text:
+            return m
+    return None
+
+
+def run(args, env=None, timeout=60, input=None):
+    """Runs consign with @args; returns (exit code, stdout, stderr) as text."""
+    p = subprocess.run([BIN] + list(args), env=base_env(env), capture_output=True, text=True,
+                       timeout=timeout, input=input)
+    rep = sanitizer_report(p.stderr)
+    assert rep is None, 'sanitizer report (%s) from consign %s:\n%s' % (rep, ' '.join(args), p.stderr)
+    return p.returncode, p.stdout, p.stderr
+
+
+def admin(*args, env=None):
+    """Runs `consign admin ARGS`; returns (exit code, parsed JSON or None, stderr)."""
+    rc, out, err = run(['admin'] + list(args), env=env)
+    doc = None
+    if rc == 0:
+        lines = [l for l in out.splitlines() if l.strip()]
+        assert len(lines) == 1, 'admin printed %r' % out
+        doc = json.loads(lines[0])
+    return rc, doc, err
+
+
+def admin_ok(*args, env=None):
+    rc, doc, err = admin(*args, env=env)
+    assert rc == 0, 'consign admin %s exited %d: %s' % (' '.join(args), rc, err)
+    return doc
+
+
+class Response:
+    """An HTTP answer: status, headers (case-insensitive lookups), raw body and parsed JSON."""
+
+    def __init__(self, status, headers, raw):
+        self.status = status
+        self.headers = headers
+        self.raw = raw
+        self.json = None
+        if raw:
+            try:
+                self.json = json.loads(raw)
+            except ValueError:
+                self.json = None
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+    # Allows `status, headers, body = resp`.
+    def __iter__(self):
+        return iter((self.status, self.headers, self.json))
+
+    def __repr__(self):
+        return 'Response(%d, %r)' % (self.status, self.raw[:400])
+
+
+def request(port, method, path, body=None, headers=None, raw=None, timeout=30):
+    """One request on a new connection. @body is JSON-encoded; @raw is sent as it is."""
+    conn = httpclient.HTTPConnection(HOST, port, timeout=timeout)
+    hdrs = dict(headers or {})
+    data = raw
+    if body is not None:
+        data = json.dumps(body).encode()
+        hdrs.setdefault('Content-Type', 'application/json')
+    if isinstance(data, str):
+        data = data.encode()
+    try:
+        conn.request(method, path, body=data, headers=hdrs)
+        r = conn.getresponse()
+        raw_body = r.read()
+        hs = {}
+        for k, v in r.getheaders():
+            k = k.lower()
+            hs[k] = hs[k] + ', ' + v if k in hs else v
+        return Response(r.status, hs, raw_body)
+    finally:
+        conn.close()
+
+
+def _complete(data):
+    """True when @data holds a whole final response (interim 1xx answers are skipped)."""
+    while True:
+        head, sep, body = data.partition(b'\r\n\r\n')
+        if not sep:
+            return False
+        status, hs, _ = parse_raw_response(head + sep)
+        if 100 <= status < 200:
+            data = body
+            continue
+        if status in (204, 304):
+            return True
+        if 'content-length' in hs:
+            return len(body) >= int(hs['content-length'])
+        return False
+
+
+def raw_exchange(port, data, timeout=10, half_close=False, pause=0):
+    """Sends raw bytes on a new connection and returns what comes back, until a whole response
+    is in, the server closes the connection, or @timeout passes (b'' on a reset).
+    @data may be a list of byte strings, sent with @pause seconds between them."""
+    s = socket.create_connection((HOST, port), timeout=timeout)
+    out = b''
+    deadline = time.monotonic() + timeout
+    try:
+        parts = data if isinstance(data, list) else [data]
+        for i, part in enumerate(parts):
+            if i and pause:
+                time.sleep(pause)
+            try:
+                s.sendall(part)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+        if half_close:
+            try:
+                s.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+        while time.monotonic() < deadline:
+            try:
+                chunk = s.recv(65536)
+            except (ConnectionResetError, socket.timeout, OSError):
+                break
+            if not chunk:
+                break
+            out += chunk
+            if _complete(out):
+                break
+    finally:
+        s.close()
+    return out
+
+
+def final_response(data):
+    """The final (non-1xx) response of raw bytes, parsed as parse_raw_response() does."""
+    while True:
+        status, hs, body = parse_raw_response(data)
+        if 100 <= status < 200:
+            data = data.partition(b'\r\n\r\n')[2]
+            continue
+        return status, hs, body
+
+
+def parse_raw_response(data):
+    """(status, headers dict lowercased, body bytes) of a raw HTTP/1.1 response; status 0 when
+    nothing came back."""
+    if not data:
+        return 0, {}, b''
+    head, _, body = data.partition(b'\r\n\r\n')
+    lines = head.decode('latin-1').split('\r\n')
+    m = re.match(r'HTTP/1\.[01] (\d{3})', lines[0])
+    status = int(m.group(1)) if m else 0
+    hs = {}
+    for l in lines[1:]:
+        k, _, v = l.partition(':')
+        hs[k.strip().lower()] = v.strip()
+    if 'content-length' in hs:
+        body = body[:int(hs['content-length'])]
+    return status, hs, body
+
+
+def free_port():
+    s = socket.socket()
+    s.bind((HOST, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Server:
+    """A consign server on 127.0.0.1 with its own data directory (temporary unless given)."""
+
+    def __init__(self, data=None, env=None, args=(), port=0, use_env_config=False):
+        self.tmp = None
+        if data is None:
+            self.tmp = tempfile.mkdtemp(prefix='consign-e2e-')
+            data = os.path.join(self.tmp, 'data')
+            os.mkdir(data)
+        self.data = data
+        self.env = dict(env or {})
+        self.args = list(args)
+        self.want_port = port
+        self.use_env_config = use_env_config
+        self.proc = None
+        self.port = None
+        self.stdout_text = ''
+        self.stderr_text = ''
+        self.logdir = tempfile.mkdtemp(prefix='consign-e2e-log-')
+        self.starts = 0
+
+    # -- lifecycle --
+
+    def start(self, wait=True, timeout=30):
+        self.starts += 1
+        self.out_path = os.path.join(self.logdir, 'stdout.%d' % self.starts)
+        self.err_path = os.path.join(self.logdir, 'stderr.%d' % self.starts)
+        listen = '%s:%d' % (HOST, self.want_port)
+        env = dict(self.env)
+        if self.use_env_config:
+            env.setdefault('CONSIGN_DATA', self.data)
+            env.setdefault('CONSIGN_LISTEN', listen)
+            argv = [BIN, 'serve'] + self.args
+        else:
+            argv = [BIN, 'serve', '--data', self.data, '--listen', listen] + self.args
+        with open(self.out_path, 'wb') as out, open(self.err_path, 'wb') as err:
+            self.proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                         env=base_env(env))
+        if wait:
+            self.wait_ready(timeout)
+        return self
+
+    def read_logs(self):
+        with open(self.out_path, 'r', errors='replace') as f:
+            self.stdout_text = f.read()
+        with open(self.err_path, 'r', errors='replace') as f:
+            self.stderr_text = f.read()
+        return self.stdout_text, self.stderr_text
+
+    def wait_ready(self, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            _, err = self.read_logs()
+            m = re.search(r'listening on 127\.0\.0\.1:(\d+)', err)
+            if m:
+                self.port = int(m.group(1))
+                break
+            if self.proc.poll() is not None:
+                raise AssertionError('consign serve exited %d before listening:\n%s'
+                                     % (self.proc.returncode, err))
+            time.sleep(0.02)
+        else:
+            raise AssertionError('consign serve did not log "listening on" in %ds' % timeout)
+        while time.monotonic() < deadline:
+            try:
+                r = self.get('/healthz', timeout=5)
+                if r.status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.02)
+        raise AssertionError('/healthz did not answer 200 in %ds' % timeout)
+
+    def send_signal(self, sig=signal.SIGTERM):
+        self.proc.send_signal(sig)
+
+    def wait_exit(self, timeout=30):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError('consign serve did not exit within %ds of SIGTERM' % timeout)
+
+    def stop(self, timeout=30, sig=signal.SIGTERM):
+        """SIGTERM, then asserts exit code 0 and no sanitizer report. Returns the exit code."""
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        rc = self.wait_exit(timeout)
+        self.proc = None
+        _, err = self.read_logs()
+        rep = sanitizer_report(err)
+        assert rep is None, 'sanitizer report (%s) in server stderr:\n%s' % (rep, err[-6000:])
+        assert rc == 0, 'consign serve exited %d after SIGTERM; stderr:\n%s' % (rc, err[-3000:])
+        return rc
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def cleanup(self):
+        self.kill()
+        if self.tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        shutil.rmtree(self.logdir, ignore_errors=True)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    # -- the first-start block --
+
+    def bootstrap(self):
+        """The credentials printed on first start: dict with team_id, email, password, api_key,
+        curl (the suggested command line)."""
+        out, _ = self.read_logs()
+        info = {}
+        for key, pat in (('team_id', r'team id\s+(\S+)'), ('email', r'e-mail\s+(\S+)'),
+                         ('password', r'password\s+(\S+)'), ('api_key', r'API key\s+(\S+)')):
+            m = re.search(pat, out)
+            if m:
+                info[key] = m.group(1)
+        m = re.search(r'^\s*(curl .*)$', out, re.M)
+        if m:
+            info['curl'] = m.group(1).strip()
+        return info
+
+    # -- requests --
+
+    def req(self, method, path, body=None, key=None, token=None, headers=None, raw=None,
+            timeout=30):
+        hdrs = dict(headers or {})
+        if key is not None:
+            hdrs['X-API-KEY'] = key
+        if token is not None:
+            hdrs['X-User-Token'] = token
+        return request(self.port, method, path, body=body, headers=hdrs, raw=raw, timeout=timeout)
+
+    def get(self, path, **kw):
+        return self.req('GET', path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.req('POST', path, body=body, **kw)
+
+    def put(self, path, body=None, **kw):
+        return self.req('PUT', path, body=body, **kw)
+
+    def delete(self, path, **kw):
+        return self.req('DELETE', path, **kw)
+
+    def login(self, email, password=PASSWORD):
+        r = self.post('/v1/auth', {'email': email, 'password': password})
+        assert r.status == 200, 'login of %s: %r' % (email, r)
+        return r.json['token']
+
+    def admin(self, *args):
+        return admin(*args, '--data', self.data)
+
+    def create_team(self, name, email, password=PASSWORD):
+        return admin_ok('create-team', '--data', self.data, '--name', name, '--email', email,
+                        '--password', password)
+
+    def add_member(self, team, email, role, password=PASSWORD):
+        return admin_ok('add-member', '--data', self.data, '--team', team, '--email', email,
+                        '--password', password, '--role', role)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
+
+
+def raw_response(data):
+    """A Response made from raw bytes (see raw_exchange())."""
+    status, hs, body = final_response(data)
+    return Response(status, hs, body)
+
+
+_unique = [0]
+
+
+def unique(prefix='u'):
+    """A name no other call of this process returns."""
+    _unique[0] += 1
+    return '%s%d-%d' % (prefix, os.getpid(), _unique[0])
+
+
+def make_team(server, label, roles=ROLES):
+    """A team made with the admin CLI: owner (create-team) plus one member per role in @roles
+    (besides owner). Returns {'team_id', role: {'email', 'user_id', 'membership_id', 'api_key'}}."""
+    tag = unique(label).lower()
+    owner_email = 'owner-%s@example.com' % tag
+    t = server.create_team('Team %s' % tag, owner_email)
+    team = {'team_id': t['team_id'], 'name': 'Team %s' % tag,
+            'owner': {'email': owner_email, 'user_id': t['user_id'],
+                      'membership_id': t['membership_id'], 'api_key': t['api_key']}}
+    for role in roles:
+        if role == 'owner':
+            continue
+        email = '%s-%s@example.com' % (role.replace('_', '-'), tag)
+        m = server.add_member(t['team_id'], email, role)
+        team[role] = {'email': email, 'user_id': m['user_id'],
+                      'membership_id': m['membership_id'], 'api_key': m['api_key']}
+    return team
+
+
+# ---- checks ----
+
+def is_error(r, status, err_code=None, headers=True):
+    """Asserts @r is the JSON error of @status (and of registry code @err_code, when given)."""
+    assert r.status == status, 'expected %d, got %r' % (status, r)
+    ct = r.header('content-type') or ''
+    assert ct.startswith('application/json'), 'error Content-Type %r (%r)' % (ct, r)
+    j = r.json
+    assert isinstance(j, dict), 'error body is not a JSON object: %r' % r
+    assert j.get('code') == status, 'error body code %r, want %d' % (j.get('code'), status)
+    assert isinstance(j.get('message'), str) and j['message'], 'error message: %r' % j
+    errs = j.get('errors')
+    assert isinstance(errs, list) and len(errs) >= 1, 'errors[]: %r' % j
+    for e in errs:
+        assert isinstance(e, dict), j
+        assert isinstance(e.get('code'), int) and not isinstance(e.get('code'), bool), j
+        assert isinstance(e.get('msg'), str) and e['msg'], j
+        assert isinstance(e.get('type'), str) and e['type'], j
+    if err_code is not None:
+        assert errs[0]['code'] == err_code, 'registry code %r, want %d: %r' % (
+            errs[0]['code'], err_code, j)
+    if headers:
+        common_headers(r)
+    return j
+
+
+def common_headers(r):
+    assert r.header('access-control-allow-origin') == '*', 'no CORS origin header: %r' % r.headers
+    assert r.header('x-request-id'), 'no X-Request-Id: %r' % r.headers
+
+
+ISO_RE = re.compile(r'^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$')
+ID_RE = re.compile(r'^[0-7][0-9A-HJKMNP-TV-Z]{25}$')
+
+
+def is_iso(s):
+    return isinstance(s, str) and ISO_RE.match(s) is not None
+
+
+def is_id(s):
+    return isinstance(s, str) and ID_RE.match(s) is not None
+
+
+# ---- TAP ----
+
+class Tap:
+    """Collects TAP test points. `t.test(fn)` runs fn and reports ok / not ok."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = []
+        self.started = time.monotonic()
+
+    def point(self, ok, desc, diag=None):
+        self.n += 1
+        desc = desc.replace('\n', ' ').replace('#', '')
+        print('%s %d - %s' % ('ok' if ok else 'not ok', self.n, desc), flush=True)
+        if not ok:
+            self.failed.append(desc)
+            if diag:
+                for line in diag.rstrip().splitlines():
+                    print('# ' + line, flush=True)
+                # stderr too, so that `meson test --print-errorlogs` shows why
+                print('not ok %d - %s\n%s' % (self.n, desc, diag.rstrip()), file=sys.stderr, flush=True)
+
+    def test(self, desc, fn, *args, **kw):
+        try:
+            fn(*args, **kw)
+        except Exception as e:  # noqa: BLE001 - any failure is a failed test point
+            tb = traceback.format_exc()
+            self.point(False, desc, tb + ('\n' + str(e) if str(e) not in tb else ''))
+            return False
+        self.point(True, desc)
+        return True
+
+    def done(self):
+        print('1..%d' % self.n, flush=True)
+        print('# %d failed, %.1fs' % (len(self.failed), time.monotonic() - self.started),
+              flush=True)
+        sys.exit(1 if self.failed else 0)
+
+
+def main_guard(tap, body):
+    """Runs @body(tap), turning an unexpected exception into a failed point, then tap.done()."""
+    try:
+        body(tap)
+    except Exception:  # noqa: BLE001
+        tap.point(False, 'unexpected error in the test script', traceback.format_exc())
+    tap.done()
