@@ -79,7 +79,11 @@ static bool member_ids_or_reply(struct req *rq, json_t *v, struct teamspace *t)
             resp_error(rq, ERR_INVALID_FIELD, "member_ids[%zu]: must be a membership id", i);
             return false;
         }
-        t->member_ids[t->nmembers++] = arena_strdup(&rq->arena, id);
+        for (size_t k = 0; k < t->nmembers && id; k++)
+            if (strcmp(t->member_ids[k], id) == 0)
+                id = NULL; /* named twice: a member once */
+        if (id)
+            t->member_ids[t->nmembers++] = arena_strdup(&rq->arena, id);
     }
     return true;
 }

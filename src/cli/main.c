@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 
 #include <stdarg.h>
+#include <sys/stat.h>
 
 static const struct command {
     const char *name;
@@ -50,6 +51,9 @@ int cli_usage_error(const char *text, const char *fmt, ...)
 
 int main(int argc, char **argv)
 {
+    /* The data directory holds password hashes and the signing secret: nothing consign
+     * creates is for other users' eyes. */
+    umask(077);
     if (argc < 2) {
         print_usage(stderr);
         return 2;

@@ -157,6 +157,8 @@ enum http_method http_method_parse(struct str name);
 bool http_begin(const struct http_app *app, struct req *rq, int64_t content_length);
 /** Last step: runs the dispatcher and adds the headers every response carries. */
 void http_finish(const struct http_app *app, struct req *rq);
+/** Sets the 413 answer of a body that outgrew the route's cap, with the usual headers. */
+void http_refuse_body(struct req *rq);
 /** Largest body the matched route accepts. */
 uint64_t http_body_max(const struct req *rq);
 /** Releases what @rq owns (body, response, arena). */

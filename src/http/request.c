@@ -202,10 +202,7 @@ bool http_begin(const struct http_app *app, struct req *rq, int64_t content_leng
         resp_error(rq, ERR_URI_TOO_LONG, NULL);
         goto refused;
     }
-    if (rq->method == 0) {
-        resp_error(rq, ERR_METHOD_NOT_ALLOWED, "unknown method");
-        goto refused;
-    }
+    /* An unknown method (0) matches no route: the path's own methods answer it, as a 405. */
     m = http_router_match(app->router, rq->method == HTTP_OPTIONS ? HTTP_GET : rq->method,
                           rq->path, &rq->route, rq->params, &allowed);
     if (rq->method == HTTP_OPTIONS) {
@@ -235,9 +232,8 @@ bool http_begin(const struct http_app *app, struct req *rq, int64_t content_leng
         goto refused;
     }
     if (content_length > 0 && (uint64_t)content_length > http_body_max(rq)) {
-        resp_error(rq, ERR_BODY_TOO_LARGE, "the body may be at most %llu bytes",
-                   (unsigned long long)http_body_max(rq));
-        goto refused;
+        http_refuse_body(rq);
+        return false;
     }
     log_set_request(NULL);
     return true;
@@ -245,6 +241,14 @@ refused:
     add_common_headers(rq);
     log_set_request(NULL);
     return false;
+}
+
+void http_refuse_body(struct req *rq)
+{
+    resp_error(rq, ERR_BODY_TOO_LARGE, "the body may be at most %llu bytes",
+               (unsigned long long)http_body_max(rq));
+    add_common_headers(rq);
+    log_set_request(NULL);
 }
 
 void http_finish(const struct http_app *app, struct req *rq)

@@ -29,7 +29,7 @@ struct http_server {
     unsigned port;
 };
 
-/* Most bytes of a refused chunked body read and dropped before the connection is cut. */
+/* Most bytes of a refused body read and dropped before the connection is cut. */
 #define DISCARD_MAX (16u << 20)
 
 /* Per-request state kept by MHD between calls (its req_cls). */
@@ -105,12 +105,11 @@ static enum MHD_Result queue(struct MHD_Connection *conn, struct req *rq)
     return ret;
 }
 
-static bool has_chunked_body(struct MHD_Connection *conn)
+static bool expects_continue(struct MHD_Connection *conn)
 {
-    const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    const char *e = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
 
-    return te && strstr(te, "chunked") != NULL;
+    return e && str_eq_nocase(str_from(e), "100-continue");
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -147,10 +146,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         atomic_fetch_add(&srv->inflight, 1);
         cr->refused = !http_begin(srv->app, rq, content_length);
         cr->body.max = http_body_max(rq);
-        /* A refused request that announced a body is answered now, before MHD sends
-         * "100 Continue" and before any of the body is read; the connection then closes. A
-         * refusal without a body waits for the next call, which keeps the connection alive. */
-        if (cr->refused && (content_length > 0 || has_chunked_body(conn)))
+        /*
+         * A refused request that waits for "100 Continue" is answered now, so its body is never
+         * sent; so is one that announces a body too large to be worth reading. Any other refused
+         * body is read and dropped first (below): a client that sends its body without waiting
+         * only reads the answer if the server reads what it sent. The connection closes after.
+         */
+        if (cr->refused &&
+            (expects_continue(conn) ||
+             (content_length > 0 && (uint64_t)content_length > cr->body.max + DISCARD_MAX)))
             return queue(conn, rq);
         return MHD_YES;
     }
@@ -160,11 +164,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             *upload_data_size = 0;
             return MHD_YES;
         }
-        /* MHD cannot answer in the middle of a body: a chunked body that outgrows its cap is
-         * read to its end and dropped, then refused; one that goes on far past it is cut off. */
+        /* MHD cannot answer in the middle of a body: a body that outgrows its cap is read to
+         * its end and dropped, then refused; one that goes on far past it is cut off. */
         if (!cr->refused) {
-            resp_error(rq, ERR_BODY_TOO_LARGE, "the body may be at most %llu bytes",
-                       (unsigned long long)cr->body.max);
+            http_refuse_body(rq);
             cr->refused = true;
             sbuf_release(&cr->body);
         }
@@ -248,8 +251,7 @@ bool http_server_start(const struct http_server_opts *opts, const struct http_ap
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, opts->conn_limit,
         MHD_OPTION_CONNECTION_TIMEOUT, opts->conn_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)(64u << 10), MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
-        MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!srv->daemon) {
         LOG_ERR("cannot listen on %s:%u (in use, or not an address of this machine?)", opts->host,
