@@ -8,7 +8,7 @@ set -eu
 base="gcc make meson ninja-build pkg-config python3 libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev"
 case "${1:-run}" in
   run)  want="$base" ;;
-  test) want="$base curl" ;;
+  test) want="$base curl clang-format" ;;
   fuzz) want="$base clang" ;;
   *) echo "usage: scripts/deps.sh run|test|fuzz" >&2; exit 2 ;;
 esac

@@ -9,7 +9,8 @@ void api_health(struct req *rq)
 
     if (!api_store_or_reply(rq, &s))
         return;
-    resp_json(rq, 200, json_pack("{s:s, s:s, s:s, s:i}", "status", "ok", "version",
-                                 api_env(rq)->version, "database", store_backend_name(s),
-                                 "schema_version", store_schema_version(s)));
+    resp_json(rq, 200,
+              json_pack("{s:s, s:s, s:s, s:i}", "status", "ok", "version", api_env(rq)->version,
+                        "database", store_backend_name(s), "schema_version",
+                        store_schema_version(s)));
 }

@@ -40,12 +40,11 @@ void api_members_list(struct req *rq)
 
         for (size_t k = 0; k < m->nteamspaces; k++)
             json_array_append_new(spaces, json_string(m->teamspace_ids[k]));
-        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}",
-                                             "id", m->id, "team_id", m->team_id, "user_id",
-                                             m->user_id, "email", m->email, "name", m->name,
-                                             "role", role_name(m->role), "teamspaces", spaces,
-                                             "created_at", jtime(m->created_at), "updated_at",
-                                             jtime(m->updated_at)));
+        json_array_append_new(
+            out, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "id", m->id, "team_id",
+                           m->team_id, "user_id", m->user_id, "email", m->email, "name", m->name,
+                           "role", role_name(m->role), "teamspaces", spaces, "created_at",
+                           jtime(m->created_at), "updated_at", jtime(m->updated_at)));
     }
     resp_json(rq, 200, out);
 }

@@ -107,21 +107,19 @@ void api_auth_login(struct req *rq)
     c.key_email = arena_printf(&rq->arena, "login:email:%s", email);
     c.key_client = arena_printf(&rq->arena, "login:client:%s", rq->client_addr);
     rc = store_run(s, "auth.login.peek", STORE_READ, peek_txn, &c);
-    if (rc < 0)
-        {
-            api_reply_store(rq, rc);
-            return;
-        }
-    if (c.count_email >= LOGIN_MAX_PER_EMAIL || c.count_client >= LOGIN_MAX_PER_CLIENT)
-        {
-            reply_limited(rq, &c);
-            return;
-        }
+    if (rc < 0) {
+        api_reply_store(rq, rc);
+        return;
+    }
+    if (c.count_email >= LOGIN_MAX_PER_EMAIL || c.count_client >= LOGIN_MAX_PER_CLIENT) {
+        reply_limited(rq, &c);
+        return;
+    }
     pw = str_from(password);
-    if (!c.found ? (auth_password_burn(pw), true) : !auth_password_verify(c.user.password_hash, pw)) {
+    if (!c.found ? (auth_password_burn(pw), true)
+                 : !auth_password_verify(c.user.password_hash, pw)) {
         rc = store_run(s, "auth.login.fail", STORE_WRITE, fail_txn, &c);
-        if (rc < 0)
-            {
+        if (rc < 0) {
             api_reply_store(rq, rc);
             return;
         }
@@ -130,21 +128,21 @@ void api_auth_login(struct req *rq)
         return;
     }
     rc = store_run(s, "auth.login.ok", STORE_WRITE, success_txn, &c);
-    if (rc < 0)
-        {
-            api_reply_store(rq, rc);
-            return;
-        }
+    if (rc < 0) {
+        api_reply_store(rq, rc);
+        return;
+    }
     teams = json_array();
     for (size_t i = 0; i < c.nteams; i++)
-        json_array_append_new(teams, json_pack("{s:s, s:s, s:s, s:s}", "id", c.teams[i].team_id,
-                                               "name", c.teams[i].team_name, "role",
-                                               role_name(c.teams[i].role), "membership_id",
-                                               c.teams[i].id));
+        json_array_append_new(teams,
+                              json_pack("{s:s, s:s, s:s, s:s}", "id", c.teams[i].team_id, "name",
+                                        c.teams[i].team_name, "role", role_name(c.teams[i].role),
+                                        "membership_id", c.teams[i].id));
     token = auth_user_token_new(api_env(rq)->secret, c.user.id, c.now / 1000);
-    resp_json(rq, 200, json_pack("{s:s, s:{s:s, s:s, s:s, s:o, s:o}, s:o}", "token", token,
-                                 "user", "id", c.user.id, "email", c.user.email, "name",
-                                 c.user.name, "created_at", jtime(c.user.created_at),
-                                 "updated_at", jtime(c.user.updated_at), "teams", teams));
+    resp_json(rq, 200,
+              json_pack("{s:s, s:{s:s, s:s, s:s, s:o, s:o}, s:o}", "token", token, "user", "id",
+                        c.user.id, "email", c.user.email, "name", c.user.name, "created_at",
+                        jtime(c.user.created_at), "updated_at", jtime(c.user.updated_at), "teams",
+                        teams));
     free(token);
 }

@@ -66,13 +66,14 @@ static bool member_ids_or_reply(struct req *rq, json_t *v, struct teamspace *t)
     if (!v || json_is_null(v))
         return true;
     if (!json_is_array(v) || json_array_size(v) > SPACE_MEMBERS_MAX) {
-        resp_error(rq, ERR_INVALID_FIELD, "member_ids: must be an array of at most %d membership ids",
-                   SPACE_MEMBERS_MAX);
+        resp_error(rq, ERR_INVALID_FIELD,
+                   "member_ids: must be an array of at most %d membership ids", SPACE_MEMBERS_MAX);
         return false;
     }
     n = json_array_size(v);
     t->member_ids = arena_alloc(&rq->arena, (n ? n : 1) * sizeof(char *));
-    json_array_foreach(v, i, e) {
+    json_array_foreach(v, i, e)
+    {
         const char *id = json_string_value(e);
 
         if (!id || !id_is_valid(str_from(id))) {
@@ -132,8 +133,8 @@ static enum store_rc list_txn(struct store *s, void *vctx)
 {
     struct space_ctx *c = vctx;
 
-    return store_teamspaces_list(s, c->space.team_id, c->membership_filter, c->page, c->a,
-                                 &c->list, &c->n, &c->total);
+    return store_teamspaces_list(s, c->space.team_id, c->membership_filter, c->page, c->a, &c->list,
+                                 &c->n, &c->total);
 }
 
 void api_spaces_list(struct req *rq)
@@ -144,7 +145,8 @@ void api_spaces_list(struct req *rq)
     enum store_rc rc;
     json_t *records;
 
-    if (!api_team_or_reply(rq, TEAM_LIST_SPACES, &me) || !api_page_or_reply(rq, 50, &c.page) || !api_store_or_reply(rq, &s))
+    if (!api_team_or_reply(rq, TEAM_LIST_SPACES, &me) || !api_page_or_reply(rq, 50, &c.page) ||
+        !api_store_or_reply(rq, &s))
         return;
     memcpy(c.space.team_id, me.team_id, sizeof(c.space.team_id));
     c.membership_filter = role_can(me.role, TEAM_SEE_ALL_SPACES) ? NULL : me.id;

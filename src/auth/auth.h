@@ -58,8 +58,8 @@ json_t *auth_jwt_verify(const uint8_t secret[AUTH_SECRET_LEN], struct str token,
 char *auth_user_token_new(const uint8_t secret[AUTH_SECRET_LEN], const char *user_id,
                           int64_t now_s);
 /** Checks a user token and gives its user id; false when invalid or expired. */
-bool auth_user_token_check(const uint8_t secret[AUTH_SECRET_LEN], struct str token,
-                           int64_t now_s, char user_id[ID_LEN + 1]);
+bool auth_user_token_check(const uint8_t secret[AUTH_SECRET_LEN], struct str token, int64_t now_s,
+                           char user_id[ID_LEN + 1]);
 /** Derives the signing secret from configured text (at least 32 characters). */
 bool auth_secret_from_text(const char *text, uint8_t secret[AUTH_SECRET_LEN]);
 
@@ -91,9 +91,9 @@ MUST_CHECK enum err auth_resolve(struct store *s, const uint8_t secret[AUTH_SECR
 
 /** What a caller may want to do in a team. */
 enum team_action {
-    TEAM_VIEW,          /* see the team and its members */
-    TEAM_MANAGE_KEYS,   /* create, list, change and delete API keys */
-    TEAM_MANAGE_SPACES, /* create teamspaces */
+    TEAM_VIEW,           /* see the team and its members */
+    TEAM_MANAGE_KEYS,    /* create, list, change and delete API keys */
+    TEAM_MANAGE_SPACES,  /* create teamspaces */
     TEAM_SEE_ALL_SPACES, /* list every teamspace, not only one's own */
     TEAM_LIST_SPACES,    /* list teamspaces at all (one's own at least) */
 };
@@ -107,8 +107,8 @@ bool role_can(enum role role, enum team_action action);
  * the caller is not a member, or an API key of another team is used (never a hint that the
  * team exists); ERR_FORBIDDEN when the role does not allow @action.
  */
-MUST_CHECK enum err auth_team_access(struct store *s, const struct principal *p,
-                                     struct str team_id, enum team_action action, struct arena *a,
+MUST_CHECK enum err auth_team_access(struct store *s, const struct principal *p, struct str team_id,
+                                     enum team_action action, struct arena *a,
                                      struct membership *membership);
 
 /** What provisioning created. */

@@ -14,6 +14,7 @@
 #include "json/jspec.h"
 
 /* Rows: roles; columns: enum team_action. */
+/* clang-format off */
 static const bool policy[][5] = {
     /*                             VIEW   KEYS   SPACES ALL_SPACES LIST_SPACES */
     [ROLE_OWNER] =               { true,  true,  true,  true,      true },
@@ -22,6 +23,7 @@ static const bool policy[][5] = {
     [ROLE_GUEST] =               { false, false, false, false,     true },
     [ROLE_INTEGRATION_MANAGER] = { true,  true,  false, false,     true },
 };
+/* clang-format on */
 
 bool role_can(enum role role, enum team_action action)
 {
@@ -152,7 +154,6 @@ struct provision_ctx {
     char why[160];
 };
 
-
 static void user_name_from_email(const char *email, char *out, size_t cap)
 {
     const char *at = strchr(email, '@');
@@ -273,7 +274,8 @@ static enum err provision(struct store *s, struct provision_ctx *c, char *why, s
     arena_release(&c->a);
     free(hash);
     if (rc < 0) {
-        snprintf(why, why_cap, "%s", rc == STORE_RETRY ? "the database stayed busy" : "database failure");
+        snprintf(why, why_cap, "%s",
+                 rc == STORE_RETRY ? "the database stayed busy" : "database failure");
         return store_err(rc);
     }
     if (c->result != ERR_OK)
@@ -285,8 +287,9 @@ enum err auth_provision_team(struct store *s, const char *team_name, const char 
                              struct str password, struct provisioned *out, char *why,
                              size_t why_cap)
 {
-    struct provision_ctx c = { .team_name = team_name, .email = email, .password = password,
-                               .role = ROLE_OWNER, .out = out };
+    struct provision_ctx c = {
+        .team_name = team_name, .email = email, .password = password, .role = ROLE_OWNER, .out = out
+    };
 
     memset(out, 0, sizeof(*out));
     if (!team_name || !team_name[0] || strlen(team_name) > 255) {
@@ -300,8 +303,9 @@ enum err auth_provision_member(struct store *s, const char *team_id, const char 
                                struct str password, enum role role, struct provisioned *out,
                                char *why, size_t why_cap)
 {
-    struct provision_ctx c = { .team_id = team_id, .email = email, .password = password,
-                               .role = role, .out = out };
+    struct provision_ctx c = {
+        .team_id = team_id, .email = email, .password = password, .role = role, .out = out
+    };
 
     memset(out, 0, sizeof(*out));
     if (!id_is_valid(str_from(team_id))) {

@@ -30,7 +30,8 @@ char *auth_password_hash(struct str password)
     if (password.len > AUTH_PASSWORD_MAX)
         return NULL;
     if (crypto_pwhash_str_alg(out, password.ptr, password.len, crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                              crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13) != 0)
+                              crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                              crypto_pwhash_ALG_ARGON2ID13) != 0)
         return NULL;
     return xstrdup(out);
 }
@@ -49,7 +50,8 @@ static void burn_init(void)
 {
     /* Hashing once is enough: only the cost of verifying matters. */
     if (crypto_pwhash_str_alg(burn_hash, "consign", 7, crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                              crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13) != 0)
+                              crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                              crypto_pwhash_ALG_ARGON2ID13) != 0)
         burn_hash[0] = '\0';
 }
 
@@ -183,7 +185,8 @@ static uint8_t *b64url_decode(const char *p, size_t n, size_t *out_len)
         return NULL;
     out = xmalloc(n * 3 / 4 + 1);
     if (sodium_base642bin(out, n * 3 / 4 + 1, p, n, NULL, out_len, &end,
-                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 || end != p + n) {
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+        end != p + n) {
         free(out);
         return NULL;
     }
@@ -237,19 +240,19 @@ fail:
     return NULL;
 }
 
-char *auth_user_token_new(const uint8_t secret[AUTH_SECRET_LEN], const char *user_id,
-                          int64_t now_s)
+char *auth_user_token_new(const uint8_t secret[AUTH_SECRET_LEN], const char *user_id, int64_t now_s)
 {
-    json_t *claims = json_pack("{s:s, s:s, s:I, s:I}", "typ", "user", "sub", user_id, "iat",
-                               (json_int_t)now_s, "exp", (json_int_t)(now_s + AUTH_USER_TOKEN_TTL_S));
+    json_t *claims =
+        json_pack("{s:s, s:s, s:I, s:I}", "typ", "user", "sub", user_id, "iat", (json_int_t)now_s,
+                  "exp", (json_int_t)(now_s + AUTH_USER_TOKEN_TTL_S));
     char *t = auth_jwt_sign(secret, claims);
 
     json_decref(claims);
     return t;
 }
 
-bool auth_user_token_check(const uint8_t secret[AUTH_SECRET_LEN], struct str token,
-                           int64_t now_s, char user_id[ID_LEN + 1])
+bool auth_user_token_check(const uint8_t secret[AUTH_SECRET_LEN], struct str token, int64_t now_s,
+                           char user_id[ID_LEN + 1])
 {
     json_t *claims = auth_jwt_verify(secret, token, now_s);
     const char *typ, *sub;

@@ -34,10 +34,10 @@ struct admin_args {
 static int parse(int argc, char **argv, struct admin_args *a)
 {
     static const struct option opts[] = {
-        { "data", required_argument, NULL, 'd' },     { "name", required_argument, NULL, 'n' },
-        { "email", required_argument, NULL, 'e' },    { "password", required_argument, NULL, 'p' },
-        { "team", required_argument, NULL, 't' },     { "role", required_argument, NULL, 'r' },
-        { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
+        { "data", required_argument, NULL, 'd' },  { "name", required_argument, NULL, 'n' },
+        { "email", required_argument, NULL, 'e' }, { "password", required_argument, NULL, 'p' },
+        { "team", required_argument, NULL, 't' },  { "role", required_argument, NULL, 'r' },
+        { "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
     };
     int c;
 
@@ -46,15 +46,30 @@ static int parse(int argc, char **argv, struct admin_args *a)
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': a->data = optarg; break;
-        case 'n': a->name = optarg; break;
-        case 'e': a->email = optarg; break;
-        case 'p': a->password = optarg; break;
-        case 't': a->team = optarg; break;
-        case 'r': a->role = optarg; break;
-        case 'h': fputs(admin_usage, stdout); return 0;
+        case 'd':
+            a->data = optarg;
+            break;
+        case 'n':
+            a->name = optarg;
+            break;
+        case 'e':
+            a->email = optarg;
+            break;
+        case 'p':
+            a->password = optarg;
+            break;
+        case 't':
+            a->team = optarg;
+            break;
+        case 'r':
+            a->role = optarg;
+            break;
+        case 'h':
+            fputs(admin_usage, stdout);
+            return 0;
         default:
-            return cli_usage_error(admin_usage, "unknown or incomplete option '%s'", argv[optind - 1]);
+            return cli_usage_error(admin_usage, "unknown or incomplete option '%s'",
+                                   argv[optind - 1]);
         }
     }
     if (optind < argc)

@@ -16,10 +16,9 @@ static const struct command {
     { "errors", cmd_errors, "print the error registry as Markdown" },
 };
 
-static const char usage[] =
-    "usage: consign [--version] [--help] COMMAND [ARGS]\n"
-    "\n"
-    "commands:\n";
+static const char usage[] = "usage: consign [--version] [--help] COMMAND [ARGS]\n"
+                            "\n"
+                            "commands:\n";
 
 static void print_usage(FILE *f)
 {
@@ -58,7 +57,8 @@ int main(int argc, char **argv)
         print_usage(stderr);
         return 2;
     }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
         print_usage(stdout);
         return 0;
     }

@@ -114,8 +114,10 @@ static bool load_secret(const char *dir, uint8_t secret[AUTH_SECRET_LEN])
     ok = n >= 2 * AUTH_SECRET_LEN &&
          hex_decode((struct str){ hex, 2 * AUTH_SECRET_LEN }, secret, AUTH_SECRET_LEN);
     if (!ok)
-        LOG_ERR("'%s' is not a secret written by consign (64 hex digits); remove it to make a new one "
-                "(every token and signed link made so far stops working)", path);
+        LOG_ERR(
+            "'%s' is not a secret written by consign (64 hex digits); remove it to make a new one "
+            "(every token and signed link made so far stops working)",
+            path);
     free(path);
     return ok;
 }
@@ -188,29 +190,52 @@ static int parse(int argc, char **argv, struct serve_cfg *cfg)
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': cfg->data = optarg; break;
-        case 'l': cfg->listen = optarg; break;
-        case 'u': cfg->public_url = optarg; break;
-        case 't': threads = optarg; break;
-        case 'L': cfg->log_level = optarg; break;
-        case 'S': shutdown = optarg; break;
-        case 'c': conn_limit = optarg; break;
-        case 'T': conn_timeout = optarg; break;
-        case 'h': fputs(serve_usage, stdout); return 0;
+        case 'd':
+            cfg->data = optarg;
+            break;
+        case 'l':
+            cfg->listen = optarg;
+            break;
+        case 'u':
+            cfg->public_url = optarg;
+            break;
+        case 't':
+            threads = optarg;
+            break;
+        case 'L':
+            cfg->log_level = optarg;
+            break;
+        case 'S':
+            shutdown = optarg;
+            break;
+        case 'c':
+            conn_limit = optarg;
+            break;
+        case 'T':
+            conn_timeout = optarg;
+            break;
+        case 'h':
+            fputs(serve_usage, stdout);
+            return 0;
         default:
-            return cli_usage_error(serve_usage, "unknown or incomplete option '%s'", argv[optind - 1]);
+            return cli_usage_error(serve_usage, "unknown or incomplete option '%s'",
+                                   argv[optind - 1]);
         }
     }
     if (optind < argc)
         return cli_usage_error(serve_usage, "unexpected argument '%s'", argv[optind]);
     if (!number(threads, 256, &cfg->threads))
-        return cli_usage_error(serve_usage, "--threads: '%s' is not a number from 0 to 256", threads);
+        return cli_usage_error(serve_usage, "--threads: '%s' is not a number from 0 to 256",
+                               threads);
     if (!number(shutdown, 86400, &cfg->shutdown_timeout))
-        return cli_usage_error(serve_usage, "--shutdown-timeout: '%s' is not a number of seconds", shutdown);
+        return cli_usage_error(serve_usage, "--shutdown-timeout: '%s' is not a number of seconds",
+                               shutdown);
     if (!number(conn_limit, 1000000, &cfg->conn_limit) || cfg->conn_limit == 0)
-        return cli_usage_error(serve_usage, "--conn-limit: '%s' is not a positive number", conn_limit);
+        return cli_usage_error(serve_usage, "--conn-limit: '%s' is not a positive number",
+                               conn_limit);
     if (!number(conn_timeout, 86400, &cfg->conn_timeout))
-        return cli_usage_error(serve_usage, "--conn-timeout: '%s' is not a number of seconds", conn_timeout);
+        return cli_usage_error(serve_usage, "--conn-timeout: '%s' is not a number of seconds",
+                               conn_timeout);
     if (!log_set_level(cfg->log_level))
         return cli_usage_error(serve_usage, "--log-level: '%s' is not error, warn, info or debug",
                                cfg->log_level);

@@ -44,7 +44,8 @@ void log_write(enum log_level level, const char *component, const char *rid, con
 #define LOG_DBG(...) LOG_AT(LOG_LEVEL_DEBUG, NULL, __VA_ARGS__)
 
 /** Logs our own bug at ERROR with the place it happened. */
-#define LOG_BUG(...) LOG_AT(LOG_LEVEL_ERROR, NULL, "BUG at " __FILE__ ":" LOG_STR(__LINE__) ": " __VA_ARGS__)
+#define LOG_BUG(...)                                                                               \
+    LOG_AT(LOG_LEVEL_ERROR, NULL, "BUG at " __FILE__ ":" LOG_STR(__LINE__) ": " __VA_ARGS__)
 #define LOG_STR(x) LOG_STR2(x)
 #define LOG_STR2(x) #x
 

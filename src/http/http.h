@@ -77,7 +77,7 @@ struct resp {
     char *body;               /* malloc'd, owned; freed with the request */
     size_t body_len;
     struct resp_header *headers;
-    enum err err;             /* the registry error when this is an error response */
+    enum err err; /* the registry error when this is an error response */
 };
 
 /** One request, from its first byte to its completion. Not shared between threads. */
@@ -197,11 +197,11 @@ void resp_header_add(struct req *rq, const char *name, const char *value);
 
 /** Settings of the real server. */
 struct http_server_opts {
-    const char *host;       /* numeric IPv4 or IPv6 address, or a name that resolves to one */
-    unsigned port;          /* 0 picks a free port */
-    unsigned threads;       /* worker threads; 0 means one per core */
-    unsigned conn_limit;    /* open connections at most */
-    unsigned conn_timeout;  /* seconds a connection may stay idle */
+    const char *host;      /* numeric IPv4 or IPv6 address, or a name that resolves to one */
+    unsigned port;         /* 0 picks a free port */
+    unsigned threads;      /* worker threads; 0 means one per core */
+    unsigned conn_limit;   /* open connections at most */
+    unsigned conn_timeout; /* seconds a connection may stay idle */
 };
 
 struct http_server;

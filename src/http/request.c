@@ -18,7 +18,7 @@ static const struct {
     const char *name;
     enum http_method m;
 } methods[] = {
-    { "GET", HTTP_GET },         { "HEAD", HTTP_HEAD },   { "POST", HTTP_POST },
+    { "GET", HTTP_GET },         { "HEAD", HTTP_HEAD },     { "POST", HTTP_POST },
     { "PUT", HTTP_PUT },         { "DELETE", HTTP_DELETE }, { "PATCH", HTTP_PATCH },
     { "OPTIONS", HTTP_OPTIONS },
 };
@@ -203,8 +203,8 @@ bool http_begin(const struct http_app *app, struct req *rq, int64_t content_leng
         goto refused;
     }
     /* An unknown method (0) matches no route: the path's own methods answer it, as a 405. */
-    m = http_router_match(app->router, rq->method == HTTP_OPTIONS ? HTTP_GET : rq->method,
-                          rq->path, &rq->route, rq->params, &allowed);
+    m = http_router_match(app->router, rq->method == HTTP_OPTIONS ? HTTP_GET : rq->method, rq->path,
+                          &rq->route, rq->params, &allowed);
     if (rq->method == HTTP_OPTIONS) {
         /* A CORS preflight: any path the API knows may be called from a browser. */
         rq->route = NULL;
@@ -213,14 +213,15 @@ bool http_begin(const struct http_app *app, struct req *rq, int64_t content_leng
             goto refused;
         }
         resp_empty(rq, 204);
-        resp_header_add(rq, "Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS");
+        resp_header_add(rq, "Access-Control-Allow-Methods",
+                        "GET, HEAD, POST, PUT, DELETE, OPTIONS");
         resp_header_add(rq, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS);
         resp_header_add(rq, "Access-Control-Max-Age", "86400");
         goto refused;
     }
     if (m == HTTP_MATCH_NOT_FOUND) {
-        resp_error(rq, ERR_NOT_FOUND, "no route for %.*s", (int)(rq->path.len > 200 ? 200 : rq->path.len),
-                   rq->path.ptr);
+        resp_error(rq, ERR_NOT_FOUND, "no route for %.*s",
+                   (int)(rq->path.len > 200 ? 200 : rq->path.len), rq->path.ptr);
         goto refused;
     }
     if (m == HTTP_MATCH_BAD_METHOD) {

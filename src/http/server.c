@@ -36,7 +36,7 @@ struct http_server {
 struct conn_req {
     struct req rq;
     struct sbuf body;
-    bool refused;      /* the answer was decided before the whole body was read */
+    bool refused;       /* the answer was decided before the whole body was read */
     uint64_t discarded; /* bytes of a refused body read and dropped */
     struct http_server *srv;
 };
@@ -76,7 +76,8 @@ static size_t gather(struct MHD_Connection *conn, struct req *rq, enum MHD_Value
 
 static void client_address(struct MHD_Connection *conn, char *out, size_t cap)
 {
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     const struct sockaddr *sa = ci ? ci->client_addr : NULL;
 
     snprintf(out, cap, "-");
@@ -92,7 +93,8 @@ static enum MHD_Result queue(struct MHD_Connection *conn, struct req *rq)
     enum MHD_Result ret;
 
     r = MHD_create_response_from_buffer(rq->resp.body_len, rq->resp.body,
-                                        rq->resp.body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+                                        rq->resp.body ? MHD_RESPMEM_MUST_FREE
+                                                      : MHD_RESPMEM_PERSISTENT);
     if (!r)
         return MHD_NO;
     rq->resp.body = NULL; /* MHD frees it now */
@@ -196,9 +198,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     /* The query string is never logged: it can carry link secrets and signatures. */
     LOG_AT(LOG_LEVEL_INFO, rq->rid, "%s %.*s %u %s %.1fms client=%s%s",
            rq->method_name ? rq->method_name : "-", (int)(rq->path.len > 256 ? 256 : rq->path.len),
-           rq->path.ptr ? rq->path.ptr : "", rq->resp.status,
-           rq->route ? rq->route->label : "-", (double)(clock_mono_ms() - rq->started_ms),
-           rq->client_addr, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
+           rq->path.ptr ? rq->path.ptr : "", rq->resp.status, rq->route ? rq->route->label : "-",
+           (double)(clock_mono_ms() - rq->started_ms), rq->client_addr,
+           toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
     sbuf_release(&cr->body);
     http_req_release(rq);
     free(cr);

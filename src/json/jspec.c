@@ -132,8 +132,8 @@ static bool take_string(const struct jspec *f, json_t *v, struct arena *a, char 
     for (size_t i = 0; i < s.len; i++) {
         unsigned char c = (unsigned char)s.ptr[i];
 
-        if (c == 0 || c == 0x7f || (c < 0x20 && !((f->flags & JSPEC_MULTILINE) &&
-                                                  (c == '\n' || c == '\r' || c == '\t'))))
+        if (c == 0 || c == 0x7f ||
+            (c < 0x20 && !((f->flags & JSPEC_MULTILINE) && (c == '\n' || c == '\r' || c == '\t'))))
             return fail(why, cap, f->name, "must not contain control characters");
     }
     if ((f->flags & JSPEC_NONEMPTY) && str_trim(s).len == 0)
@@ -239,7 +239,8 @@ enum err jspec_parse(json_t *obj, const struct jspec *spec, struct arena *a, cha
                 else
                     *(int64_t *)f->out = TIME_UNSET;
             } else if (!time_parse_iso(s, (int64_t *)f->out)) {
-                ok = fail(why, why_cap, f->name, "must be an ISO 8601 date-time (2024-05-01T12:00:00Z)");
+                ok = fail(why, why_cap, f->name,
+                          "must be an ISO 8601 date-time (2024-05-01T12:00:00Z)");
             }
             break;
         }

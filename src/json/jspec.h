@@ -39,9 +39,10 @@ struct jspec {
     size_t max_len; /* strings: most characters (code points) */
     int64_t min, max;
     void *out;
-    bool *present;  /* optional: set true when the field was sent (even as null) */
+    bool *present; /* optional: set true when the field was sent (even as null) */
 };
 
+/* clang-format off */
 #define JSPEC_STR(n, o, f, maxlen) { .name = (n), .type = JSPEC_T_STRING, .flags = (f), .max_len = (maxlen), .out = (o) }
 #define JSPEC_EMAIL(n, o, f) { .name = (n), .type = JSPEC_T_EMAIL, .flags = (f), .max_len = 254, .out = (o) }
 #define JSPEC_INT(n, o, f, lo, hi) { .name = (n), .type = JSPEC_T_INT, .flags = (f), .min = (lo), .max = (hi), .out = (o) }
@@ -49,6 +50,7 @@ struct jspec {
 #define JSPEC_TIME(n, o, f) { .name = (n), .type = JSPEC_T_TIME, .flags = (f), .out = (o) }
 #define JSPEC_ANY(n, o, f) { .name = (n), .type = JSPEC_T_ANY, .flags = (f), .out = (o) }
 #define JSPEC_END { .name = NULL }
+/* clang-format on */
 
 /** Most nesting a request body may have. */
 #define JSPEC_MAX_DEPTH 32

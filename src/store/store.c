@@ -15,10 +15,12 @@
 /* Attempts of one transaction before giving up on a busy database. */
 #define STORE_MAX_ATTEMPTS 12
 
+/* clang-format off */
 static const char *const role_names[] = {
     [ROLE_OWNER] = "owner",   [ROLE_ADMIN] = "admin", [ROLE_MEMBER] = "member",
     [ROLE_GUEST] = "guest", [ROLE_INTEGRATION_MANAGER] = "integration_manager",
 };
+/* clang-format on */
 
 const char *role_name(enum role r)
 {

@@ -184,10 +184,9 @@ enum store_rc store_teamspace_insert(struct store *s, const struct teamspace *t)
  * One page of the teamspaces of @team_id ordered by name then id; only those that have
  * @membership_id as a member when it is not NULL. *@total counts every match.
  */
-enum store_rc store_teamspaces_list(struct store *s, const char *team_id,
-                                    const char *membership_id, struct store_page page,
-                                    struct arena *a, struct teamspace **out, size_t *n,
-                                    int64_t *total);
+enum store_rc store_teamspaces_list(struct store *s, const char *team_id, const char *membership_id,
+                                    struct store_page page, struct arena *a, struct teamspace **out,
+                                    size_t *n, int64_t *total);
 
 /* Rate limits, kept in the database so that every server process sees the same counts. */
 /**
@@ -195,11 +194,11 @@ enum store_rc store_teamspaces_list(struct store *s, const char *team_id,
  * *@count is the number of events in the current window including this one, and *@reset_at
  * when the window ends.
  */
-enum store_rc store_ratelimit_hit(struct store *s, const char *key, int64_t now,
-                                  int64_t window_ms, int64_t *count, int64_t *reset_at);
+enum store_rc store_ratelimit_hit(struct store *s, const char *key, int64_t now, int64_t window_ms,
+                                  int64_t *count, int64_t *reset_at);
 /** Reads the count of @key without counting (0 when its window is over). */
-enum store_rc store_ratelimit_peek(struct store *s, const char *key, int64_t now,
-                                   int64_t window_ms, int64_t *count, int64_t *reset_at);
+enum store_rc store_ratelimit_peek(struct store *s, const char *key, int64_t now, int64_t window_ms,
+                                   int64_t *count, int64_t *reset_at);
 /** Forgets @key. */
 enum store_rc store_ratelimit_clear(struct store *s, const char *key);
 

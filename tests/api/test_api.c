@@ -21,13 +21,20 @@ static void provision(void)
     char why[256];
     struct store *st = loop_store();
 
-    if (auth_provision_team(st, "Alpha", "owner@alpha.test", STR_LIT("password-a"), &team_a, why, sizeof(why)) ||
-        auth_provision_team(st, "Beta", "owner@beta.test", STR_LIT("password-b"), &team_b, why, sizeof(why)) ||
-        auth_provision_member(st, team_a.team_id, "admin@alpha.test", STR_LIT("password-1"), ROLE_ADMIN, &admin, why, sizeof(why)) ||
-        auth_provision_member(st, team_a.team_id, "Member@Alpha.test", STR_LIT("password-2"), ROLE_MEMBER, &member, why, sizeof(why)) ||
-        auth_provision_member(st, team_a.team_id, "guest@alpha.test", STR_LIT("password-3"), ROLE_GUEST, &guest, why, sizeof(why)) ||
-        auth_provision_member(st, team_a.team_id, "im@alpha.test", STR_LIT("password-4"), ROLE_INTEGRATION_MANAGER, &im, why, sizeof(why)) ||
-        auth_provision_member(st, team_b.team_id, "admin@alpha.test", STR_LIT("ignored!"), ROLE_MEMBER, &both, why, sizeof(why))) {
+    if (auth_provision_team(st, "Alpha", "owner@alpha.test", STR_LIT("password-a"), &team_a, why,
+                            sizeof(why)) ||
+        auth_provision_team(st, "Beta", "owner@beta.test", STR_LIT("password-b"), &team_b, why,
+                            sizeof(why)) ||
+        auth_provision_member(st, team_a.team_id, "admin@alpha.test", STR_LIT("password-1"),
+                              ROLE_ADMIN, &admin, why, sizeof(why)) ||
+        auth_provision_member(st, team_a.team_id, "Member@Alpha.test", STR_LIT("password-2"),
+                              ROLE_MEMBER, &member, why, sizeof(why)) ||
+        auth_provision_member(st, team_a.team_id, "guest@alpha.test", STR_LIT("password-3"),
+                              ROLE_GUEST, &guest, why, sizeof(why)) ||
+        auth_provision_member(st, team_a.team_id, "im@alpha.test", STR_LIT("password-4"),
+                              ROLE_INTEGRATION_MANAGER, &im, why, sizeof(why)) ||
+        auth_provision_member(st, team_b.team_id, "admin@alpha.test", STR_LIT("ignored!"),
+                              ROLE_MEMBER, &both, why, sizeof(why))) {
         printf("Bail out! provisioning: %s\n", why);
         exit(1);
     }
@@ -67,9 +74,11 @@ static void test_edge(void)
     loop_free(&r);
     r = loop_call("GET", "/v1/nothing/here", NULL, NULL);
     is_int(r.status, 404, "unknown path");
-    is_int(json_integer_value(json_object_get(r.json, "code")), 404, "error body code is the status");
+    is_int(json_integer_value(json_object_get(r.json, "code")), 404,
+           "error body code is the status");
     is_int(loop_err_code(&r), ERR_NOT_FOUND, "registry code");
-    is_str(s(json_array_get(json_object_get(r.json, "errors"), 0), "type"), "not_found", "error type");
+    is_str(s(json_array_get(json_object_get(r.json, "errors"), 0), "type"), "not_found",
+           "error type");
     loop_free(&r);
     r = loop_call("PATCH", "/v1/auth", NULL, "{}");
     is_int(r.status, 405, "wrong method");
@@ -80,8 +89,10 @@ static void test_edge(void)
     loop_free(&r);
     r = loop_call("OPTIONS", path("/v1/teams/%s/members", team_a.team_id), NULL, NULL);
     is_int(r.status, 204, "CORS preflight");
-    ok(strstr(loop_header(&r, "Access-Control-Allow-Headers"), "X-API-KEY") != NULL, "preflight allows X-API-KEY");
-    ok(strstr(loop_header(&r, "Access-Control-Allow-Methods"), "DELETE") != NULL, "preflight allows DELETE");
+    ok(strstr(loop_header(&r, "Access-Control-Allow-Headers"), "X-API-KEY") != NULL,
+       "preflight allows X-API-KEY");
+    ok(strstr(loop_header(&r, "Access-Control-Allow-Methods"), "DELETE") != NULL,
+       "preflight allows DELETE");
     loop_free(&r);
     r = loop_call("OPTIONS", "/nowhere", NULL, NULL);
     is_int(r.status, 404, "preflight of an unknown path");
@@ -111,12 +122,15 @@ static void test_login(void)
     struct loop_resp r;
     char *token;
 
-    r = loop_call("POST", "/v1/auth", NULL, "{\"email\":\"OWNER@alpha.test\",\"password\":\"password-a\"}");
+    r = loop_call("POST", "/v1/auth", NULL,
+                  "{\"email\":\"OWNER@alpha.test\",\"password\":\"password-a\"}");
     is_int(r.status, 200, "sign-in");
     ok(s(r.json, "token") != NULL, "a token");
     is_str(s(json_object_get(r.json, "user"), "email"), "owner@alpha.test", "the user");
-    ok(json_object_get(json_object_get(r.json, "user"), "password_hash") == NULL, "no hash in the answer");
-    is_str(s(json_array_get(json_object_get(r.json, "teams"), 0), "id"), team_a.team_id, "its team");
+    ok(json_object_get(json_object_get(r.json, "user"), "password_hash") == NULL,
+       "no hash in the answer");
+    is_str(s(json_array_get(json_object_get(r.json, "teams"), 0), "id"), team_a.team_id,
+           "its team");
     is_str(s(json_array_get(json_object_get(r.json, "teams"), 0), "role"), "owner", "its role");
     token = arena_printf(&r.rq.arena, "token:%s", s(r.json, "token"));
     token = xstrdup(token);
@@ -130,13 +144,15 @@ static void test_login(void)
     loop_free(&r);
     free(token);
 
-    r = loop_call("POST", "/v1/auth", NULL, "{\"email\":\"owner@alpha.test\",\"password\":\"wrong-one\"}");
+    r = loop_call("POST", "/v1/auth", NULL,
+                  "{\"email\":\"owner@alpha.test\",\"password\":\"wrong-one\"}");
     is_int(r.status, 401, "wrong password");
     {
         char *wrong_pw = xstrdup(s(r.json, "message"));
 
         loop_free(&r);
-        r = loop_call("POST", "/v1/auth", NULL, "{\"email\":\"nobody@alpha.test\",\"password\":\"wrong-one\"}");
+        r = loop_call("POST", "/v1/auth", NULL,
+                      "{\"email\":\"nobody@alpha.test\",\"password\":\"wrong-one\"}");
         is_int(r.status, 401, "unknown email");
         is_str(s(r.json, "message"), wrong_pw, "the same answer for both");
         free(wrong_pw);
@@ -154,19 +170,23 @@ static void test_login(void)
     loop_free(&r);
 
     for (int i = 0; i < 9; i++) {
-        r = loop_call("POST", "/v1/auth", NULL, "{\"email\":\"guest@alpha.test\",\"password\":\"nope-nope\"}");
+        r = loop_call("POST", "/v1/auth", NULL,
+                      "{\"email\":\"guest@alpha.test\",\"password\":\"nope-nope\"}");
         loop_free(&r);
     }
-    r = loop_call("POST", "/v1/auth", NULL, "{\"email\":\"guest@alpha.test\",\"password\":\"nope-nope\"}");
+    r = loop_call("POST", "/v1/auth", NULL,
+                  "{\"email\":\"guest@alpha.test\",\"password\":\"nope-nope\"}");
     is_int(r.status, 401, "the tenth failure is still a 401");
     loop_free(&r);
-    r = loop_call("POST", "/v1/auth", NULL, "{\"email\":\"guest@alpha.test\",\"password\":\"password-3\"}");
+    r = loop_call("POST", "/v1/auth", NULL,
+                  "{\"email\":\"guest@alpha.test\",\"password\":\"password-3\"}");
     is_int(r.status, 429, "then even the right password is rate limited");
     ok(loop_header(&r, "Retry-After") && strtol(loop_header(&r, "Retry-After"), NULL, 10) > 0,
        "with Retry-After");
     loop_free(&r);
     clock_set_offset_ms(16 * 60 * 1000);
-    r = loop_call("POST", "/v1/auth", NULL, "{\"email\":\"guest@alpha.test\",\"password\":\"password-3\"}");
+    r = loop_call("POST", "/v1/auth", NULL,
+                  "{\"email\":\"guest@alpha.test\",\"password\":\"password-3\"}");
     is_int(r.status, 200, "after the window the right password works");
     loop_free(&r);
     clock_set_offset_ms(0);
@@ -218,8 +238,9 @@ static void test_keys(void)
     struct loop_resp r;
     char *key, *id, *kpath;
 
-    r = loop_call("POST", keys_a, team_a.api_key,
-                  "{\"name\":\"ci\",\"description\":\"for\\nCI\",\"expiry\":\"2099-01-01T00:00:00Z\"}");
+    r = loop_call(
+        "POST", keys_a, team_a.api_key,
+        "{\"name\":\"ci\",\"description\":\"for\\nCI\",\"expiry\":\"2099-01-01T00:00:00Z\"}");
     is_int(r.status, 201, "owner creates a key");
     ok(s(r.json, "key") && strlen(s(r.json, "key")) == AUTH_API_KEY_LEN, "value shown once");
     is_str(s(r.json, "state"), "active", "active by default");
@@ -313,13 +334,15 @@ static void test_spaces(void)
 
     for (int i = 0; i < 12; i++) {
         snprintf(body, sizeof(body), "{\"name\":\"space %02d\",\"member_ids\":[%s%s%s]}", i,
-                 i % 3 == 0 ? "\"" : "", i % 3 == 0 ? member.membership_id : "", i % 3 == 0 ? "\"" : "");
+                 i % 3 == 0 ? "\"" : "", i % 3 == 0 ? member.membership_id : "",
+                 i % 3 == 0 ? "\"" : "");
         r = loop_call("POST", spaces_a, i % 2 ? admin.api_key : team_a.api_key, body);
         if (r.status != 201)
             is_int(r.status, 201, "create space %d", i);
         loop_free(&r);
     }
-    r = loop_call("POST", spaces_a, team_a.api_key, "{\"name\":\"x\",\"member_ids\":[\"01M8166BWWZP2J6X829RJMGMBZ\"]}");
+    r = loop_call("POST", spaces_a, team_a.api_key,
+                  "{\"name\":\"x\",\"member_ids\":[\"01M8166BWWZP2J6X829RJMGMBZ\"]}");
     is_int(r.status, 400, "unknown membership");
     ok(strstr(s(r.json, "message"), "member_ids") != NULL, "message names the field");
     loop_free(&r);
@@ -348,8 +371,9 @@ static void test_spaces(void)
         r = loop_call("GET", body, team_a.api_key, NULL);
         if (page == 1) {
             is_int(r.status, 200, "list spaces");
-            is_int(json_integer_value(json_object_get(json_object_get(r.json, "metadata"), "total")), 12,
-                   "total counts all");
+            is_int(
+                json_integer_value(json_object_get(json_object_get(r.json, "metadata"), "total")),
+                12, "total counts all");
         }
         for (size_t i = 0; i < json_array_size(json_object_get(r.json, "records")); i++) {
             const char *sid = s(json_array_get(json_object_get(r.json, "records"), i), "id");
@@ -365,7 +389,8 @@ static void test_spaces(void)
     r = loop_call("GET", list_a, member.api_key, NULL);
     is_int(json_integer_value(json_object_get(json_object_get(r.json, "metadata"), "total")), 4,
            "a member sees only its spaces");
-    ok(json_array_size(json_object_get(json_array_get(json_object_get(r.json, "records"), 0), "member_ids")) == 1,
+    ok(json_array_size(json_object_get(json_array_get(json_object_get(r.json, "records"), 0),
+                                       "member_ids")) == 1,
        "with their members");
     loop_free(&r);
     r = loop_call("GET", list_a, guest.api_key, NULL);
@@ -389,7 +414,8 @@ static void test_spaces(void)
     }
     snprintf(body, sizeof(body), "%s?page=99", list_a);
     r = loop_call("GET", body, team_a.api_key, NULL);
-    ok(r.status == 200 && json_array_size(json_object_get(r.json, "records")) == 0, "a page past the end is empty");
+    ok(r.status == 200 && json_array_size(json_object_get(r.json, "records")) == 0,
+       "a page past the end is empty");
     loop_free(&r);
     r = loop_call("GET", path("/v1.1/teams/%s/spaces", team_b.team_id), team_a.api_key, NULL);
     is_int(r.status, 404, "another team's spaces");

@@ -25,7 +25,6 @@ static struct store *open_store(void)
     return s;
 }
 
-
 struct ctx {
     struct arena *a;
     struct user *u;
@@ -93,8 +92,11 @@ static enum store_rc run(struct store *s, store_txn_fn *fn, struct ctx *c)
 
 static struct user new_user(const char *email)
 {
-    struct user u = { .email = (char *)email, .name = (char *)"N", .password_hash = (char *)"h",
-                      .created_at = 1, .updated_at = 2 };
+    struct user u = { .email = (char *)email,
+                      .name = (char *)"N",
+                      .password_hash = (char *)"h",
+                      .created_at = 1,
+                      .updated_at = 2 };
 
     id_new(u.id);
     return u;
@@ -150,7 +152,8 @@ int main(void)
         return 99;
     ok(store_schema_version(s) >= 1, "schema migrated (version %d)", store_schema_version(s));
     s2 = open_store();
-    ok(s2 && store_schema_version(s2) == store_schema_version(s), "a second open finds it migrated");
+    ok(s2 && store_schema_version(s2) == store_schema_version(s),
+       "a second open finds it migrated");
     store_close(s2);
 
     c.calls = 0;
@@ -193,7 +196,8 @@ int main(void)
     m2 = m;
     id_new(m2.id);
     c.m = &m2;
-    is_int(run(s, insert_member_txn, &c), STORE_NONE, "second membership of the same user is STORE_NONE");
+    is_int(run(s, insert_member_txn, &c), STORE_NONE,
+           "second membership of the same user is STORE_NONE");
     is_int(store_membership_get(s, t.id, u.id, &a, &mgot), STORE_ONE, "membership read");
     ok(mgot.role == ROLE_ADMIN && strcmp(mgot.email, "ann@example.org") == 0 &&
            strcmp(mgot.team_name, "Team") == 0,
@@ -201,8 +205,12 @@ int main(void)
     is_int(store_membership_get(s, t.id, "01M8166BWWZP2J6X829RJMGMBZ", &a, &mgot), STORE_NONE,
            "no membership of a stranger");
 
-    k = (struct api_key){ .name = (char *)"ci", .description = (char *)"d", .expiry = TIME_UNSET,
-                          .state = API_KEY_ACTIVE, .created_at = 7, .updated_at = 7 };
+    k = (struct api_key){ .name = (char *)"ci",
+                          .description = (char *)"d",
+                          .expiry = TIME_UNSET,
+                          .state = API_KEY_ACTIVE,
+                          .created_at = 7,
+                          .updated_at = 7 };
     id_new(k.id);
     memcpy(k.team_id, t.id, sizeof(k.team_id));
     memcpy(k.user_id, u.id, sizeof(k.user_id));
@@ -238,18 +246,22 @@ int main(void)
         if (run(s, insert_space_txn, &c) != STORE_ONE)
             ok(0, "teamspace %d inserted", i);
     }
-    is_int(store_teamspaces_list(s, t.id, NULL, (struct store_page){ 1, 5 }, &a, &spaces, &n, &total),
-           STORE_ONE, "teamspaces page 1");
+    is_int(
+        store_teamspaces_list(s, t.id, NULL, (struct store_page){ 1, 5 }, &a, &spaces, &n, &total),
+        STORE_ONE, "teamspaces page 1");
     ok(n == 5 && total == 7 && strcmp(spaces[0].name, "space 0") == 0 && spaces[0].nmembers == 1,
        "five of seven, by name, with members");
-    is_int(store_teamspaces_list(s, t.id, NULL, (struct store_page){ 2, 5 }, &a, &spaces, &n, &total),
-           STORE_ONE, "teamspaces page 2");
+    is_int(
+        store_teamspaces_list(s, t.id, NULL, (struct store_page){ 2, 5 }, &a, &spaces, &n, &total),
+        STORE_ONE, "teamspaces page 2");
     ok(n == 2 && strcmp(spaces[1].name, "space 6") == 0, "the last two");
-    is_int(store_teamspaces_list(s, t.id, m.id, (struct store_page){ 1, 50 }, &a, &spaces, &n, &total),
-           STORE_ONE, "teamspaces of one membership");
+    is_int(
+        store_teamspaces_list(s, t.id, m.id, (struct store_page){ 1, 50 }, &a, &spaces, &n, &total),
+        STORE_ONE, "teamspaces of one membership");
     ok(n == 4 && total == 4, "only those it is in");
-    is_int(store_teamspaces_list(s, t.id, NULL, (struct store_page){ 3, 5 }, &a, &spaces, &n, &total),
-           STORE_NONE, "past the last page");
+    is_int(
+        store_teamspaces_list(s, t.id, NULL, (struct store_page){ 3, 5 }, &a, &spaces, &n, &total),
+        STORE_NONE, "past the last page");
     is_int(store_members_list(s, t.id, &a, &list, &n), STORE_ONE, "members listed");
     ok(n == 1 && list[0].nteamspaces == 4, "member with its four teamspaces");
     is_int(store_memberships_of_user(s, u.id, &a, &list, &n), STORE_ONE, "memberships of a user");

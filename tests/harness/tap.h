@@ -47,7 +47,7 @@ static inline int tap_ok(int pass, const char *file, int line, const char *fmt, 
     do {                                                                                           \
         const char *g_ = (got), *w_ = (want);                                                      \
         if (!ok(g_ && w_ && strcmp(g_, w_) == 0, __VA_ARGS__))                                     \
-            printf("#   got '%s', want '%s'\n", g_ ? g_ : "(null)", w_ ? w_ : "(null)");          \
+            printf("#   got '%s', want '%s'\n", g_ ? g_ : "(null)", w_ ? w_ : "(null)");           \
     } while (0)
 
 static inline int done_testing(void)

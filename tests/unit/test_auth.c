@@ -30,8 +30,10 @@ int main(void)
     ok(auth_api_key_parse(str_from(key), id2, h2), "key parses");
     ok(strcmp(id, id2) == 0 && auth_hash_equal(h1, h2), "parsed id and hash match");
     key[40] = key[40] == 'A' ? 'B' : 'A';
-    ok(auth_api_key_parse(str_from(key), id2, h2) && !auth_hash_equal(h1, h2), "changed secret, other hash");
-    ok(!auth_api_key_parse((struct str){ key, AUTH_API_KEY_LEN - 1 }, id2, h2), "short key refused");
+    ok(auth_api_key_parse(str_from(key), id2, h2) && !auth_hash_equal(h1, h2),
+       "changed secret, other hash");
+    ok(!auth_api_key_parse((struct str){ key, AUTH_API_KEY_LEN - 1 }, id2, h2),
+       "short key refused");
     {
         char alias[AUTH_API_KEY_LEN + 1];
 
@@ -64,13 +66,15 @@ int main(void)
     claims = auth_jwt_verify(secret, str_from(tok), now);
     ok(claims && strcmp(json_string_value(json_object_get(claims, "typ")), "package") == 0,
        "generic token verifies with its claims");
-    ok(!auth_user_token_check(secret, str_from(tok), now, uid), "a token of another type is no user token");
+    ok(!auth_user_token_check(secret, str_from(tok), now, uid),
+       "a token of another type is no user token");
     json_decref(claims);
     free(tok);
     tok = auth_user_token_new(secret, "01M8166BWWZP2J6X829RJMGMBZ", now);
     tampered = xstrdup(tok);
     tampered[strlen(tampered) - 5] = (char)0xDF;
-    ok(!auth_user_token_check(secret, str_from(tampered), now, uid), "a high byte in the signature is refused");
+    ok(!auth_user_token_check(secret, str_from(tampered), now, uid),
+       "a high byte in the signature is refused");
     free(tampered);
     free(tok);
     ok(!auth_jwt_verify(secret, STR_LIT("a.b"), now), "two parts refused");
@@ -87,7 +91,8 @@ int main(void)
     ok(!role_can(ROLE_GUEST, TEAM_VIEW), "guests do not see the team");
     ok(role_can(ROLE_GUEST, TEAM_LIST_SPACES) && !role_can(ROLE_GUEST, TEAM_SEE_ALL_SPACES),
        "guests list only their own teamspaces");
-    ok(!role_can((enum role)0, TEAM_VIEW) && !role_can((enum role)42, TEAM_VIEW), "unknown roles can nothing");
+    ok(!role_can((enum role)0, TEAM_VIEW) && !role_can((enum role)42, TEAM_VIEW),
+       "unknown roles can nothing");
     is_int(role_parse("integration_manager"), ROLE_INTEGRATION_MANAGER, "role names");
     is_int(role_parse("root"), 0, "unknown role name");
     return done_testing();

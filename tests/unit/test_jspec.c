@@ -16,8 +16,12 @@ struct fields {
 static enum err run(const char *body, struct fields *f, struct arena *a, char *why)
 {
     const struct jspec spec[] = {
-        { .name = "name", .type = JSPEC_T_STRING, .flags = JSPEC_REQUIRED | JSPEC_NONEMPTY,
-          .max_len = 5, .out = &f->name, .present = &f->name_present },
+        { .name = "name",
+          .type = JSPEC_T_STRING,
+          .flags = JSPEC_REQUIRED | JSPEC_NONEMPTY,
+          .max_len = 5,
+          .out = &f->name,
+          .present = &f->name_present },
         JSPEC_EMAIL("email", &f->email, 0),
         JSPEC_STR("desc", &f->desc, JSPEC_MULTILINE, 100),
         JSPEC_INT("n", &f->n, 0, -5, 5),
@@ -47,7 +51,8 @@ int main(void)
 
     arena_init(&a);
     is_int(run("{\"name\":\"héllo\",\"email\":\" Ann@Example.COM \",\"n\":\"-5\",\"flag\":true,"
-               "\"when\":\"2024-05-01T12:00:00Z\",\"desc\":\"a\\nb\",\"extra\":[1]}", &f, &a, why),
+               "\"when\":\"2024-05-01T12:00:00Z\",\"desc\":\"a\\nb\",\"extra\":[1]}",
+               &f, &a, why),
            ERR_OK, "a full valid body");
     is_str(f.name, "héllo", "string copied (5 characters, 6 bytes)");
     is_str(f.email, "ann@example.com", "email trimmed and lowercased");
@@ -73,17 +78,25 @@ int main(void)
     is_str(why, "name: must be at most 5 characters", "length message");
     is_int(run("{\"name\":5}", &f, &a, why), ERR_INVALID_FIELD, "number for a string");
     is_int(run("{\"name\":\"a\\u0000b\"}", &f, &a, why), ERR_INVALID_FIELD, "NUL inside a string");
-    is_int(run("{\"name\":\"a\\nb\"}", &f, &a, why), ERR_INVALID_FIELD, "newline in a one-line string");
+    is_int(run("{\"name\":\"a\\nb\"}", &f, &a, why), ERR_INVALID_FIELD,
+           "newline in a one-line string");
     is_int(run("{\"name\":\"x\",\"email\":\"nope\"}", &f, &a, why), ERR_INVALID_FIELD, "bad email");
-    is_int(run("{\"name\":\"x\",\"n\":6}", &f, &a, why), ERR_INVALID_FIELD, "integer over the range");
+    is_int(run("{\"name\":\"x\",\"n\":6}", &f, &a, why), ERR_INVALID_FIELD,
+           "integer over the range");
     is_str(why, "n: must be between -5 and 5", "range message");
-    is_int(run("{\"name\":\"x\",\"n\":1.5}", &f, &a, why), ERR_INVALID_FIELD, "fraction for an integer");
+    is_int(run("{\"name\":\"x\",\"n\":1.5}", &f, &a, why), ERR_INVALID_FIELD,
+           "fraction for an integer");
     is_int(run("{\"name\":\"x\",\"n\":2.0}", &f, &a, why), ERR_OK, "integral real accepted");
-    is_int(run("{\"name\":\"x\",\"n\":1e300}", &f, &a, why), ERR_INVALID_FIELD, "real far past int64");
-    is_int(run("{\"name\":\"x\",\"n\":\"1e3\"}", &f, &a, why), ERR_INVALID_FIELD, "string that is not an integer");
-    is_int(run("{\"name\":\"x\",\"n\":99999999999999999999}", &f, &a, why), ERR_INVALID_JSON, "integer past 64 bits");
-    is_int(run("{\"name\":\"x\",\"flag\":\"true\"}", &f, &a, why), ERR_INVALID_FIELD, "string for a bool");
-    is_int(run("{\"name\":\"x\",\"when\":\"2024-02-30\"}", &f, &a, why), ERR_INVALID_FIELD, "impossible date");
+    is_int(run("{\"name\":\"x\",\"n\":1e300}", &f, &a, why), ERR_INVALID_FIELD,
+           "real far past int64");
+    is_int(run("{\"name\":\"x\",\"n\":\"1e3\"}", &f, &a, why), ERR_INVALID_FIELD,
+           "string that is not an integer");
+    is_int(run("{\"name\":\"x\",\"n\":99999999999999999999}", &f, &a, why), ERR_INVALID_JSON,
+           "integer past 64 bits");
+    is_int(run("{\"name\":\"x\",\"flag\":\"true\"}", &f, &a, why), ERR_INVALID_FIELD,
+           "string for a bool");
+    is_int(run("{\"name\":\"x\",\"when\":\"2024-02-30\"}", &f, &a, why), ERR_INVALID_FIELD,
+           "impossible date");
     is_int(run("{\"name\":\"x\",\"when\":5}", &f, &a, why), ERR_INVALID_FIELD, "number for a time");
 
     is_int(run("", &f, &a, why), ERR_INVALID_JSON, "empty body");

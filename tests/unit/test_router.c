@@ -11,13 +11,34 @@ static void h(struct req *rq)
 }
 
 static const struct http_route routes[] = {
-    { .method = HTTP_GET, .pattern = "/v1/teams/{team_id}/{thing}", .handler = h, .label = "generic" },
-    { .method = HTTP_GET, .pattern = "/v1/teams/{team_id}/members", .handler = h, .label = "members" },
-    { .method = HTTP_POST, .pattern = "/v1/teams/{team_id}/members", .handler = h, .label = "members.add" },
-    { .method = HTTP_GET, .pattern = "/v1/packages/{package_id}/files/{file_id}", .handler = h, .label = "file" },
-    { .method = HTTP_POST, .pattern = "/v1/packages/{package_id}/finalize", .handler = h, .label = "finalize" },
-    { .method = HTTP_PUT, .pattern = "/v1/packages/{package_id}", .handler = h, .label = "pkg.put" },
-    { .method = HTTP_POST, .pattern = "/v1/packages/{package_id}", .handler = h, .label = "pkg.post" },
+    { .method = HTTP_GET,
+      .pattern = "/v1/teams/{team_id}/{thing}",
+      .handler = h,
+      .label = "generic" },
+    { .method = HTTP_GET,
+      .pattern = "/v1/teams/{team_id}/members",
+      .handler = h,
+      .label = "members" },
+    { .method = HTTP_POST,
+      .pattern = "/v1/teams/{team_id}/members",
+      .handler = h,
+      .label = "members.add" },
+    { .method = HTTP_GET,
+      .pattern = "/v1/packages/{package_id}/files/{file_id}",
+      .handler = h,
+      .label = "file" },
+    { .method = HTTP_POST,
+      .pattern = "/v1/packages/{package_id}/finalize",
+      .handler = h,
+      .label = "finalize" },
+    { .method = HTTP_PUT,
+      .pattern = "/v1/packages/{package_id}",
+      .handler = h,
+      .label = "pkg.put" },
+    { .method = HTTP_POST,
+      .pattern = "/v1/packages/{package_id}",
+      .handler = h,
+      .label = "pkg.post" },
     { .method = HTTP_GET, .pattern = "/healthz", .handler = h, .label = "health" },
 };
 
@@ -41,12 +62,16 @@ int main(void)
     unsigned allowed = 0;
     struct req rq = { 0 };
 
-    is_str(match(r, HTTP_GET, "/v1/teams/T1/members", p, &allowed), "members", "literal beats parameter");
+    is_str(match(r, HTTP_GET, "/v1/teams/T1/members", p, &allowed), "members",
+           "literal beats parameter");
     ok(str_eq_cstr(p[0], "T1"), "parameter value");
-    is_str(match(r, HTTP_GET, "/v1/teams/T1/spaces", p, &allowed), "generic", "parameter when no literal");
+    is_str(match(r, HTTP_GET, "/v1/teams/T1/spaces", p, &allowed), "generic",
+           "parameter when no literal");
     ok(str_eq_cstr(p[1], "spaces"), "second parameter");
-    is_str(match(r, HTTP_POST, "/v1/teams/T1/members", p, &allowed), "members.add", "method picks the row");
-    is_str(match(r, HTTP_DELETE, "/v1/teams/T1/members", p, &allowed), "405", "wrong method is 405");
+    is_str(match(r, HTTP_POST, "/v1/teams/T1/members", p, &allowed), "members.add",
+           "method picks the row");
+    is_str(match(r, HTTP_DELETE, "/v1/teams/T1/members", p, &allowed), "405",
+           "wrong method is 405");
     ok(allowed == (HTTP_GET | HTTP_POST), "allowed methods are reported");
     is_str(match(r, HTTP_HEAD, "/healthz", p, &allowed), "health", "HEAD is served by GET");
     is_str(match(r, HTTP_GET, "/v1/teams", p, &allowed), "404", "too few segments");
@@ -55,11 +80,15 @@ int main(void)
     is_str(match(r, HTTP_GET, "/v1/teams/T1/members/", p, &allowed), "404", "trailing slash");
     is_str(match(r, HTTP_GET, "v1/teams/T1/members", p, &allowed), "404", "relative path");
     is_str(match(r, HTTP_GET, "", p, &allowed), "404", "empty path");
-    is_str(match(r, HTTP_POST, "/v1/packages/P/finalize", p, &allowed), "finalize", "literal last segment");
+    is_str(match(r, HTTP_POST, "/v1/packages/P/finalize", p, &allowed), "finalize",
+           "literal last segment");
     is_str(match(r, HTTP_GET, "/v1/packages/P/files/F", p, &allowed), "file", "two parameters");
-    is_str(match(r, HTTP_PUT, "/v1/packages/P", p, &allowed), "pkg.put", "PUT and POST on one path (PUT)");
-    is_str(match(r, HTTP_POST, "/v1/packages/P", p, &allowed), "pkg.post", "PUT and POST on one path (POST)");
-    is_str(match(r, HTTP_GET, "/v1/packages/../teams/T1/members", p, &allowed), "404", "dot segments are data");
+    is_str(match(r, HTTP_PUT, "/v1/packages/P", p, &allowed), "pkg.put",
+           "PUT and POST on one path (PUT)");
+    is_str(match(r, HTTP_POST, "/v1/packages/P", p, &allowed), "pkg.post",
+           "PUT and POST on one path (POST)");
+    is_str(match(r, HTTP_GET, "/v1/packages/../teams/T1/members", p, &allowed), "404",
+           "dot segments are data");
 
     rq.route = &routes[3];
     rq.params[0] = STR_LIT("P9");

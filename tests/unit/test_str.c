@@ -40,7 +40,8 @@ int main(void)
     sbuf_init(&sb, 8);
     ok(sbuf_adds(&sb, "12345678"), "fill to the cap");
     ok(!sbuf_adds(&sb, "9"), "one byte past the cap is refused");
-    ok(sb.overflow && sb.len == 8 && strcmp(sb.buf, "12345678") == 0, "buffer unchanged after refusal");
+    ok(sb.overflow && sb.len == 8 && strcmp(sb.buf, "12345678") == 0,
+       "buffer unchanged after refusal");
     sbuf_release(&sb);
     ok(sbuf_addf(&sb, "%d-%s", 42, "x") && strcmp(sb.buf, "42-x") == 0, "formatted append");
     ok(!sbuf_addf(&sb, "%s", "too long!"), "formatted append past the cap");
@@ -48,7 +49,8 @@ int main(void)
 
     hex_encode((const uint8_t *)"\x00\xff\x10\xab", 4, hex);
     is_str(hex, "00ff10ab", "hex encode");
-    ok(hex_decode(STR_LIT("00FF10ab"), bytes, 4) && bytes[1] == 0xff && bytes[3] == 0xab, "hex decode");
+    ok(hex_decode(STR_LIT("00FF10ab"), bytes, 4) && bytes[1] == 0xff && bytes[3] == 0xab,
+       "hex decode");
     ok(!hex_decode(STR_LIT("00ff10a"), bytes, 4), "odd length refused");
     ok(!hex_decode(STR_LIT("00ff10ag"), bytes, 4), "non-hex refused");
 

@@ -92,8 +92,8 @@ enum store_rc sqlite_user_insert(struct store *s, const struct user *u)
     return sq_exec(q, st, "user insert");
 }
 
-static enum store_rc user_where(struct store *s, const char *sql, const char *key,
-                                struct arena *a, struct user *out)
+static enum store_rc user_where(struct store *s, const char *sql, const char *key, struct arena *a,
+                                struct user *out)
 {
     struct sqlite_store *q = to_sqlite(s);
     sqlite3_stmt *st = sq_stmt(q, sql);
@@ -125,7 +125,8 @@ enum store_rc sqlite_user_by_email(struct store *s, const char *email, struct ar
 enum store_rc sqlite_team_insert(struct store *s, const struct team *t)
 {
     struct sqlite_store *q = to_sqlite(s);
-    sqlite3_stmt *st = sq_stmt(q, "INSERT INTO teams (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)");
+    sqlite3_stmt *st =
+        sq_stmt(q, "INSERT INTO teams (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)");
 
     if (!st)
         return STORE_HARD;
@@ -139,7 +140,8 @@ enum store_rc sqlite_team_insert(struct store *s, const struct team *t)
 enum store_rc sqlite_team_get(struct store *s, const char *id, struct arena *a, struct team *out)
 {
     struct sqlite_store *q = to_sqlite(s);
-    sqlite3_stmt *st = sq_stmt(q, "SELECT id, name, created_at, updated_at FROM teams WHERE id = ?");
+    sqlite3_stmt *st =
+        sq_stmt(q, "SELECT id, name, created_at, updated_at FROM teams WHERE id = ?");
     enum store_rc rc;
 
     if (!st)
@@ -172,7 +174,7 @@ enum store_rc sqlite_team_count(struct store *s, int64_t *n)
 /* ---- memberships ---- */
 
 #define MEMBER_SELECT                                                                              \
-    "SELECT m.id, m.team_id, m.user_id, m.role, m.created_at, m.updated_at, u.email, u.name, "    \
+    "SELECT m.id, m.team_id, m.user_id, m.role, m.created_at, m.updated_at, u.email, u.name, "     \
     "t.name FROM memberships m JOIN users u ON u.id = m.user_id JOIN teams t ON t.id = m.team_id "
 
 static void read_member(sqlite3_stmt *st, struct arena *a, void *record)
@@ -194,8 +196,9 @@ static void read_member(sqlite3_stmt *st, struct arena *a, void *record)
 enum store_rc sqlite_membership_insert(struct store *s, const struct membership *m)
 {
     struct sqlite_store *q = to_sqlite(s);
-    sqlite3_stmt *st = sq_stmt(q, "INSERT INTO memberships (id, team_id, user_id, role, created_at, "
-                                  "updated_at) VALUES (?, ?, ?, ?, ?, ?)");
+    sqlite3_stmt *st =
+        sq_stmt(q, "INSERT INTO memberships (id, team_id, user_id, role, created_at, "
+                   "updated_at) VALUES (?, ?, ?, ?, ?, ?)");
 
     if (!st)
         return STORE_HARD;
@@ -209,12 +212,13 @@ enum store_rc sqlite_membership_insert(struct store *s, const struct membership 
 }
 
 /* Attaches teamspace ids to each of @n memberships of @team_id. */
-static enum store_rc attach_teamspaces(struct sqlite_store *q, const char *team_id,
-                                       struct arena *a, struct membership *ms, size_t n)
+static enum store_rc attach_teamspaces(struct sqlite_store *q, const char *team_id, struct arena *a,
+                                       struct membership *ms, size_t n)
 {
-    sqlite3_stmt *st = sq_stmt(q, "SELECT tm.membership_id, tm.teamspace_id FROM teamspace_members tm "
-                                  "JOIN teamspaces t ON t.id = tm.teamspace_id WHERE t.team_id = ? "
-                                  "ORDER BY tm.teamspace_id");
+    sqlite3_stmt *st =
+        sq_stmt(q, "SELECT tm.membership_id, tm.teamspace_id FROM teamspace_members tm "
+                   "JOIN teamspaces t ON t.id = tm.teamspace_id WHERE t.team_id = ? "
+                   "ORDER BY tm.teamspace_id");
     size_t *caps = NULL;
     int rc;
 
@@ -296,7 +300,7 @@ enum store_rc sqlite_memberships_of_user(struct store *s, const char *user_id, s
 /* ---- API keys ---- */
 
 #define KEY_COLS                                                                                   \
-    "id, team_id, user_id, membership_id, name, description, secret_hash, expiry, state, "        \
+    "id, team_id, user_id, membership_id, name, description, secret_hash, expiry, state, "         \
     "created_at, updated_at"
 
 static void read_key(sqlite3_stmt *st, struct arena *a, void *record)
@@ -328,7 +332,8 @@ static const char *state_text(enum api_key_state s)
 enum store_rc sqlite_api_key_insert(struct store *s, const struct api_key *k)
 {
     struct sqlite_store *q = to_sqlite(s);
-    sqlite3_stmt *st = sq_stmt(q, "INSERT INTO api_keys (" KEY_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    sqlite3_stmt *st =
+        sq_stmt(q, "INSERT INTO api_keys (" KEY_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 
     if (!st)
         return STORE_HARD;
@@ -420,8 +425,9 @@ static void read_space(sqlite3_stmt *st, struct arena *a, void *record)
 enum store_rc sqlite_teamspace_insert(struct store *s, const struct teamspace *t)
 {
     struct sqlite_store *q = to_sqlite(s);
-    sqlite3_stmt *st = sq_stmt(q, "INSERT INTO teamspaces (id, team_id, name, created_at, updated_at) "
-                                  "VALUES (?, ?, ?, ?, ?)");
+    sqlite3_stmt *st =
+        sq_stmt(q, "INSERT INTO teamspaces (id, team_id, name, created_at, updated_at) "
+                   "VALUES (?, ?, ?, ?, ?)");
     enum store_rc rc;
 
     if (!st)
@@ -532,8 +538,8 @@ enum store_rc sqlite_ratelimit_peek(struct store *s, const char *key, int64_t no
     return rc < 0 ? rc : STORE_ONE;
 }
 
-enum store_rc sqlite_ratelimit_hit(struct store *s, const char *key, int64_t now,
-                                   int64_t window_ms, int64_t *count, int64_t *reset_at)
+enum store_rc sqlite_ratelimit_hit(struct store *s, const char *key, int64_t now, int64_t window_ms,
+                                   int64_t *count, int64_t *reset_at)
 {
     struct sqlite_store *q = to_sqlite(s);
     sqlite3_stmt *st = sq_stmt(

@@ -149,8 +149,10 @@ static bool migrate(struct sqlite_store *q, char *why, size_t why_cap)
 {
     int v;
 
-    if (!exec_sql(q, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-                     "name TEXT NOT NULL, applied_at INTEGER NOT NULL)", why, why_cap))
+    if (!exec_sql(q,
+                  "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                  "name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+                  why, why_cap))
         return false;
     if (!exec_sql(q, "BEGIN IMMEDIATE", why, why_cap))
         return false;
@@ -169,9 +171,10 @@ static bool migrate(struct sqlite_store *q, char *why, size_t why_cap)
 
         if (!exec_sql(q, sqlite_migrations[i].sql, why, why_cap))
             goto fail;
-        snprintf(sql, sizeof(sql),
-                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (%zu, '%s', %lld)",
-                 i + 1, sqlite_migrations[i].name, (long long)clock_wall_ms());
+        snprintf(
+            sql, sizeof(sql),
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (%zu, '%s', %lld)",
+            i + 1, sqlite_migrations[i].name, (long long)clock_wall_ms());
         if (!exec_sql(q, sql, why, why_cap))
             goto fail;
         LOG_INFO("applied migration %04zu %s", i + 1, sqlite_migrations[i].name);
@@ -238,7 +241,8 @@ static int sqlite_schema_version(struct store *s)
 static enum store_rc sqlite_begin(struct store *s, enum store_txn_kind kind)
 {
     struct sqlite_store *q = to_sqlite(s);
-    int rc = sqlite3_exec(q->db, kind == STORE_WRITE ? "BEGIN IMMEDIATE" : "BEGIN", NULL, NULL, NULL);
+    int rc =
+        sqlite3_exec(q->db, kind == STORE_WRITE ? "BEGIN IMMEDIATE" : "BEGIN", NULL, NULL, NULL);
 
     return rc == SQLITE_OK ? STORE_ONE : sq_fail(q, rc, "begin");
 }
