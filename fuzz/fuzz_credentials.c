@@ -80,15 +80,15 @@ static void api_key(struct str in)
     if (!auth_api_key_parse(in, id, hash))
         return;
     FUZZ_CHECK(in.len == AUTH_API_KEY_LEN, "a key of %zu characters parsed", in.len);
-    FUZZ_CHECK(strlen(id) == ID_LEN && memcmp(id, in.ptr, ID_LEN) == 0 &&
-                   id_is_valid(str_from(id)),
+    FUZZ_CHECK(strlen(id) == ID_LEN && memcmp(id, in.ptr, ID_LEN) == 0 && id_is_valid(str_from(id)),
                "the id is not the key's first %d characters", ID_LEN);
-    FUZZ_CHECK(sodium_base642bin(raw, sizeof(raw), in.ptr + ID_LEN, in.len - ID_LEN, NULL, &n,
-                                 NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0 &&
+    FUZZ_CHECK(sodium_base642bin(raw, sizeof(raw), in.ptr + ID_LEN, in.len - ID_LEN, NULL, &n, NULL,
+                                 sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0 &&
                    n == 32,
                "the secret part is not base64url of 32 bytes");
     sodium_bin2base64(again, sizeof(again), raw, n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    FUZZ_CHECK(strlen(again) == in.len - ID_LEN && memcmp(again, in.ptr + ID_LEN, strlen(again)) == 0,
+    FUZZ_CHECK(strlen(again) == in.len - ID_LEN &&
+                   memcmp(again, in.ptr + ID_LEN, strlen(again)) == 0,
                "two spellings of one key secret are accepted: '%.*s' and '%s'",
                (int)(in.len - ID_LEN), in.ptr + ID_LEN, again);
     crypto_hash_sha256(want, raw, n);
@@ -199,8 +199,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(auth_user_token_check(secret, str_from(tok), NOW_S, uid) &&
                        strcmp(uid, copy) == 0,
                    "a user token for %s does not check", copy);
-        FUZZ_CHECK(!auth_user_token_check(secret, str_from(tok), NOW_S + AUTH_USER_TOKEN_TTL_S, uid),
-                   "a user token outlives its TTL");
+        FUZZ_CHECK(
+            !auth_user_token_check(secret, str_from(tok), NOW_S + AUTH_USER_TOKEN_TTL_S, uid),
+            "a user token outlives its TTL");
         free(tok);
     }
     free(copy);

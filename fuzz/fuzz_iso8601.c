@@ -21,12 +21,12 @@ static void check_format(int64_t ms, const char *why)
     FUZZ_CHECK(n == 24, "%s: %lld formats as %zu characters", why, (long long)ms, n);
     for (size_t i = 0; i < n; i++) {
         char c = buf[i];
-        bool ok = (i == 4 || i == 7) ? c == '-'
-                : i == 10          ? c == 'T'
-                : (i == 13 || i == 16) ? c == ':'
-                : i == 19          ? c == '.'
-                : i == 23          ? c == 'Z'
-                                   : (c >= '0' && c <= '9');
+        bool ok = (i == 4 || i == 7)     ? c == '-'
+                  : i == 10              ? c == 'T'
+                  : (i == 13 || i == 16) ? c == ':'
+                  : i == 19              ? c == '.'
+                  : i == 23              ? c == 'Z'
+                                         : (c >= '0' && c <= '9');
 
         FUZZ_CHECK(ok, "%s: %lld formats as '%s'", why, (long long)ms, buf);
     }

@@ -70,8 +70,8 @@ static void check_string(const struct jspec *f, const char *s)
     if (f->type == JSPEC_T_EMAIL) {
         FUZZ_CHECK(email_is_valid(v), "%s: '%s' is not valid", f->name, s);
         for (size_t i = 0; i < v.len; i++)
-            FUZZ_CHECK(!(v.ptr[i] >= 'A' && v.ptr[i] <= 'Z'), "%s: '%s' is not lowercase",
-                       f->name, s);
+            FUZZ_CHECK(!(v.ptr[i] >= 'A' && v.ptr[i] <= 'Z'), "%s: '%s' is not lowercase", f->name,
+                       s);
     }
 }
 
@@ -99,7 +99,8 @@ static void check_ok(json_t *doc, const struct jspec *spec)
             case JSPEC_T_ANY:
                 break;
             }
-            FUZZ_CHECK(!(f->flags & JSPEC_REQUIRED), "%s: required but absent, yet ERR_OK", f->name);
+            FUZZ_CHECK(!(f->flags & JSPEC_REQUIRED), "%s: required but absent, yet ERR_OK",
+                       f->name);
             continue;
         }
         switch (f->type) {
@@ -148,7 +149,8 @@ static size_t depth_of(json_t *v)
     json_t *e;
 
     if (json_is_array(v)) {
-        json_array_foreach(v, i, e) {
+        json_array_foreach(v, i, e)
+        {
             size_t c = depth_of(e);
 
             d = c > d ? c : d;
@@ -156,7 +158,8 @@ static size_t depth_of(json_t *v)
         return d + 1;
     }
     if (json_is_object(v)) {
-        json_object_foreach(v, k, e) {
+        json_object_foreach(v, k, e)
+        {
             size_t c = depth_of(e);
 
             d = c > d ? c : d;
@@ -199,8 +202,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         JSPEC_END,
     };
     const struct jspec strict[] = {
-        { .name = "title", .type = JSPEC_T_STRING, .flags = JSPEC_REQUIRED | JSPEC_NONEMPTY,
-          .max_len = 255, .out = &o.title, .present = &o.title_present },
+        { .name = "title",
+          .type = JSPEC_T_STRING,
+          .flags = JSPEC_REQUIRED | JSPEC_NONEMPTY,
+          .max_len = 255,
+          .out = &o.title,
+          .present = &o.title_present },
         JSPEC_EMAIL("email", &o.email2, JSPEC_REQUIRED | JSPEC_NONEMPTY),
         JSPEC_INT("n", &o.n, JSPEC_REQUIRED, 1, 50),
         JSPEC_BOOL("b", &o.b, JSPEC_REQUIRED),

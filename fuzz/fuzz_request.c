@@ -65,10 +65,8 @@ struct known_key {
 };
 
 static struct known_key keys[] = {
-    { "@KEY", "@KEYID", .role = ROLE_OWNER },
-    { "@MKEY", NULL, .role = ROLE_MEMBER },
-    { "@GKEY", "@GKEYID", .role = ROLE_GUEST },
-    { "@IKEY", NULL, .role = ROLE_INTEGRATION_MANAGER },
+    { "@KEY", "@KEYID", .role = ROLE_OWNER },   { "@MKEY", NULL, .role = ROLE_MEMBER },
+    { "@GKEY", "@GKEYID", .role = ROLE_GUEST }, { "@IKEY", NULL, .role = ROLE_INTEGRATION_MANAGER },
     { "@XKEY", "@XKEYID", .role = ROLE_OWNER },
 };
 enum { K_OWNER, K_MEMBER, K_GUEST, K_INTEGRATION, K_OTHER };
@@ -92,7 +90,8 @@ static void add_subst(const char *name, const char *value)
 
 static int by_length_desc(const void *a, const void *b)
 {
-    return (int)strlen(((const struct subst *)b)->name) - (int)strlen(((const struct subst *)a)->name);
+    return (int)strlen(((const struct subst *)b)->name) -
+           (int)strlen(((const struct subst *)a)->name);
 }
 
 /* @in with every placeholder replaced; malloc'd and NUL-terminated, length in *@out_len. */
@@ -200,7 +199,8 @@ static void provision(struct known_key *k, const char *team_id, const char *emai
     enum err e;
 
     if (team_id)
-        e = auth_provision_member(store, team_id, email, STR_LIT(PASSWORD), role, &p, why, sizeof(why));
+        e = auth_provision_member(store, team_id, email, STR_LIT(PASSWORD), role, &p, why,
+                                  sizeof(why));
     else
         e = auth_provision_team(store, "Fuzz team", email, STR_LIT(PASSWORD), &p, why, sizeof(why));
     if (e != ERR_OK) {
@@ -404,8 +404,8 @@ static void check_access(const struct req *rq)
     FUZZ_CHECK(api_key.ptr || token.ptr, "%s answered %u without credentials", route->label,
                rq->resp.status);
     k = api_key.ptr ? key_of(api_key) : NULL;
-    FUZZ_CHECK(!api_key.ptr || k, "%s answered %u to an API key that is none of ours",
-               route->label, rq->resp.status);
+    FUZZ_CHECK(!api_key.ptr || k, "%s answered %u to an API key that is none of ours", route->label,
+               rq->resp.status);
     FUZZ_CHECK(api_key.ptr || str_eq_cstr(token, owner_token) || str_eq_cstr(token, guest_token),
                "%s answered %u to a user token that is none of ours", route->label,
                rq->resp.status);
@@ -420,8 +420,9 @@ static void check_access(const struct req *rq)
         struct str team = req_param(rq, "team_id"), key_id = req_param(rq, "key_id");
 
         if (team.ptr)
-            FUZZ_CHECK(str_eq_cstr(team, k->team_id), "%s answered %u for team %.*s to a key of team %s",
-                       route->label, rq->resp.status, (int)team.len, team.ptr, k->team_id);
+            FUZZ_CHECK(str_eq_cstr(team, k->team_id),
+                       "%s answered %u for team %.*s to a key of team %s", route->label,
+                       rq->resp.status, (int)team.len, team.ptr, k->team_id);
         if (key_id.ptr) {
             for (size_t i = 0; i < ARRAY_LEN(keys); i++)
                 if (str_eq_cstr(key_id, keys[i].id))
@@ -456,7 +457,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     http_loopback(&app, &rq, method, target, (const char *const *)headers, body, body_len);
     if (verbose)
         fprintf(stderr, "%s %s -> %u %s %.*s\n", method, target, rq.resp.status,
-                rq.route ? rq.route->label : "-", (int)(rq.resp.body_len > 300 ? 300 : rq.resp.body_len),
+                rq.route ? rq.route->label : "-",
+                (int)(rq.resp.body_len > 300 ? 300 : rq.resp.body_len),
                 rq.resp.body ? rq.resp.body : "");
     check_response(&rq);
     check_access(&rq);
