@@ -107,7 +107,7 @@ void arena_release(struct arena *a)
 
 void *arena_alloc(struct arena *a, size_t n)
 {
-    const size_t align = sizeof(max_align_t);
+    const size_t align = _Alignof(max_align_t);
     struct arena_block *b = a->head;
     size_t need, size;
     void *p;

@@ -208,6 +208,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     atomic_fetch_sub(&srv->inflight, 1);
 }
 
+static void mhd_log(void *cls, const char *fmt, va_list ap) PRINTF_LIKE(2, 0);
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char line[512];

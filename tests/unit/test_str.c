@@ -61,7 +61,7 @@ int main(void)
         if (i == 9999)
             is_str(p, "item 9999", "arena keeps every allocation");
     }
-    ok(((uintptr_t)arena_alloc(&a, 3) % sizeof(max_align_t)) == 0, "arena alignment");
+    ok(((uintptr_t)arena_alloc(&a, 3) % _Alignof(max_align_t)) == 0, "arena alignment");
     ok(arena_alloc(&a, 3u << 20) != NULL, "large allocation gets its own block");
     is_str(arena_strndup(&a, "abcdef", 3), "abc", "strndup");
     arena_release(&a);
