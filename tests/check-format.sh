@@ -6,7 +6,7 @@ set -u
 cd "${1:?usage: check-format.sh SOURCE_ROOT}" || exit 1
 n=0
 fail=0
-for f in $(find src tests -name '*.c' -o -name '*.h' | sort); do
+for f in $(find src tests fuzz -name '*.c' -o -name '*.h' | sort); do
   n=$((n + 1))
   if clang-format --dry-run -Werror "$f" >/dev/null 2>&1; then
     echo "ok $n - $f"
