@@ -53,6 +53,10 @@ static enum store_rc fail_txn(struct store *s, void *vctx)
     int64_t reset;
     enum store_rc rc;
 
+    /* Counts of windows long over go, so guessing at many addresses does not grow the table. */
+    rc = store_ratelimit_prune(s, c->now - LOGIN_WINDOW_MS);
+    if (rc < 0)
+        return rc;
     rc = store_ratelimit_hit(s, c->key_email, c->now, LOGIN_WINDOW_MS, &c->count_email, &reset);
     if (rc < 0)
         return rc;

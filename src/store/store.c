@@ -12,8 +12,9 @@
 #include "core/log.h"
 #include "store/store_int.h"
 
-/* Attempts of one transaction before giving up on a busy database. */
-#define STORE_MAX_ATTEMPTS 12
+/* Attempts of one transaction before giving up on a busy database. Each may already have
+ * waited out the backend's own busy timeout, so a few are plenty. */
+#define STORE_MAX_ATTEMPTS 5
 
 /* clang-format off */
 static const char *const role_names[] = {

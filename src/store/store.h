@@ -201,5 +201,7 @@ enum store_rc store_ratelimit_peek(struct store *s, const char *key, int64_t now
                                    int64_t *count, int64_t *reset_at);
 /** Forgets @key. */
 enum store_rc store_ratelimit_clear(struct store *s, const char *key);
+/** Forgets every key whose window started before @before (so the table does not grow). */
+enum store_rc store_ratelimit_prune(struct store *s, int64_t before);
 
 #endif /* CONSIGN_STORE_H */

@@ -280,6 +280,14 @@ int main(void)
     c.total = 11000;
     run(s, hit_txn, &c);
     is_int(c.count, 1, "a new window starts over");
+    is_int(store_ratelimit_prune(s, 10000), STORE_ONE, "prune before the window");
+    store_ratelimit_peek(s, "k", 11001, 1000, &count, &reset);
+    is_int(count, 1, "a current window survives pruning");
+    is_int(store_ratelimit_prune(s, 11001), STORE_ONE, "prune after it");
+    store_ratelimit_peek(s, "k", 11001, 1000, &count, &reset);
+    is_int(count, 0, "a pruned window is gone");
+    c.total = 11000;
+    run(s, hit_txn, &c);
     is_int(store_ratelimit_clear(s, "k"), STORE_ONE, "clear");
     store_ratelimit_peek(s, "k", 11001, 1000, &count, &reset);
     is_int(count, 0, "cleared");

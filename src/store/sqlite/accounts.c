@@ -570,3 +570,14 @@ enum store_rc sqlite_ratelimit_clear(struct store *s, const char *key)
     sq_bind_text(st, 1, key);
     return sq_exec(q, st, "rate limit clear") < 0 ? STORE_HARD : STORE_ONE;
 }
+
+enum store_rc sqlite_ratelimit_prune(struct store *s, int64_t before)
+{
+    struct sqlite_store *q = to_sqlite(s);
+    sqlite3_stmt *st = sq_stmt(q, "DELETE FROM rate_limits WHERE window_start < ?");
+
+    if (!st)
+        return STORE_HARD;
+    sqlite3_bind_int64(st, 1, before);
+    return sq_exec(q, st, "rate limit prune") < 0 ? STORE_HARD : STORE_ONE;
+}

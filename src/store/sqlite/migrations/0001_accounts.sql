@@ -63,3 +63,4 @@ CREATE TABLE rate_limits (
     window_start INTEGER NOT NULL,
     count        INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE INDEX rate_limits_by_start ON rate_limits (window_start);
