@@ -36,6 +36,26 @@ enum role role_parse(const char *name)
     return 0;
 }
 
+static const char *const state_names[] = {
+    [PACKAGE_NEW] = "new",
+    [PACKAGE_FINALIZED] = "finalized",
+    [PACKAGE_EXPIRED] = "expired",
+    [PACKAGE_ARCHIVED] = "archived",
+};
+
+const char *package_state_name(enum package_state st)
+{
+    return (size_t)st < ARRAY_LEN(state_names) ? state_names[st] : NULL;
+}
+
+enum package_state package_state_parse(struct str name)
+{
+    for (size_t i = 1; i < ARRAY_LEN(state_names); i++)
+        if (str_eq_cstr(name, state_names[i]))
+            return (enum package_state)i;
+    return 0;
+}
+
 struct store *store_open(const struct store_cfg *cfg, char *why, size_t why_cap)
 {
     if (cfg->database_url && cfg->database_url[0]) {

@@ -140,6 +140,95 @@ struct store_page {
     int64_t limit;
 };
 
+struct tag {
+    char id[ID_LEN + 1];
+    char team_id[ID_LEN + 1];
+    char *name;
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+enum package_state {
+    PACKAGE_NEW = 1,
+    PACKAGE_FINALIZED,
+    PACKAGE_EXPIRED,
+    PACKAGE_ARCHIVED,
+};
+
+/** "new", "finalized", "expired", "archived"; NULL for an unknown value. */
+const char *package_state_name(enum package_state st);
+/** Parses a state name; 0 when unknown. */
+enum package_state package_state_parse(struct str name);
+/** The bit of @st in a set of states. */
+#define PACKAGE_STATE_BIT(st) (1u << (st))
+
+struct package {
+    char id[ID_LEN + 1];
+    char team_id[ID_LEN + 1];
+    bool inbox;           /* received through a portal, not sent by the team */
+    char *portal_id;      /* NULL for sent packages */
+    char *teamspace_id;   /* NULL when in no teamspace */
+    char *teamspace_name; /* read only */
+    char *sender_user_id; /* the user who created it; NULL for portal packages */
+    char *sender;         /* sender's address, lowercase */
+    char *name;
+    char *description;
+    char *recipients;     /* JSON array of addresses */
+    char *password_hash;  /* NULL: no default link password */
+    int64_t access_limit; /* 0: no default */
+    enum package_state state;
+    int64_t size;
+    int64_t total_files;
+    int64_t usage_total_bytes;
+    int64_t expiry; /* TIME_UNSET: none */
+    bool custom_expiry;
+    bool unlimited_storage;
+    bool contains_virus;
+    char *custom_metadata_id;
+    char *tag_id;   /* NULL: no tag */
+    char *tag_name; /* read only */
+    int64_t created_at;
+    int64_t updated_at;
+    int64_t usage_updated_at; /* TIME_UNSET: never downloaded */
+};
+
+/** Which packages of a team a caller may see. */
+struct package_scope {
+    bool all;                  /* owners and admins */
+    const char *user_id;       /* otherwise: those this user sent... */
+    const char *membership_id; /* ...and those of this membership's teamspaces */
+};
+
+/** Sort keys of the package lists. */
+enum package_sort {
+    PACKAGE_SORT_CREATED_AT = 0,
+    PACKAGE_SORT_NAME,
+    PACKAGE_SORT_SIZE,
+    PACKAGE_SORT_USAGE,
+    PACKAGE_SORT_EXPIRY,
+    PACKAGE_SORT_SENDER,
+    PACKAGE_SORT_STATE,
+    PACKAGE_SORT_TEAMSPACE,
+    PACKAGE_SORT_COUNT,
+};
+
+/** A list of packages: the filters, the order and the page. */
+struct package_query {
+    const char *team_id;
+    bool inbox;
+    const char *portal_id; /* inbox only: one portal's packages; NULL for all */
+    struct package_scope scope;
+    unsigned states;                    /* PACKAGE_STATE_BIT()s; 0 matches nothing */
+    const char *name;                   /* substring, NULL for any */
+    const char *sender;                 /* exact address, NULL for any */
+    const char *tags_json;              /* JSON array of tag ids, NULL for any */
+    const char *teamspaces_json;        /* JSON array of teamspace ids, NULL for any */
+    int64_t created_start, created_end; /* inclusive; TIME_UNSET: open */
+    enum package_sort sort;
+    bool desc;
+    struct store_page page; /* limit 0: every match (legacy lists) */
+};
+
 /* Users. */
 /** Inserts @u; STORE_NONE when the email is taken. */
 enum store_rc store_user_insert(struct store *s, const struct user *u);
@@ -187,6 +276,47 @@ enum store_rc store_teamspace_insert(struct store *s, const struct teamspace *t)
 enum store_rc store_teamspaces_list(struct store *s, const char *team_id, const char *membership_id,
                                     struct store_page page, struct arena *a, struct teamspace **out,
                                     size_t *n, int64_t *total);
+
+/* Tags. */
+/** Inserts @t; STORE_NONE when the team has a tag of that name. */
+enum store_rc store_tag_insert(struct store *s, const struct tag *t);
+/** The tag @id (of any team: callers check the team). */
+enum store_rc store_tag_get(struct store *s, const char *id, struct arena *a, struct tag *out);
+/** The tag of @team_id named exactly @name. */
+enum store_rc store_tag_by_name(struct store *s, const char *team_id, const char *name,
+                                struct arena *a, struct tag *out);
+/** The tags of @team_id by name. */
+enum store_rc store_tags_list(struct store *s, const char *team_id, struct arena *a,
+                              struct tag **out, size_t *n);
+/** Deletes tag @id and takes it off every package that had it. */
+enum store_rc store_tag_delete(struct store *s, const char *id);
+
+/* Packages. */
+enum store_rc store_package_insert(struct store *s, const struct package *p);
+/** Package @id with its tag and teamspace names. */
+enum store_rc store_package_get(struct store *s, const char *id, struct arena *a,
+                                struct package *out);
+/**
+ * Writes the changeable fields of @p: name, description, recipients, password_hash,
+ * access_limit, teamspace_id, tag_id, state, size, total_files, expiry, custom_expiry,
+ * unlimited_storage, updated_at, usage_updated_at.
+ */
+enum store_rc store_package_update(struct store *s, const struct package *p);
+/** One page of @q (every match when its limit is 0), and the number of all matches. */
+enum store_rc store_packages_list(struct store *s, const struct package_query *q, struct arena *a,
+                                  struct package **out, size_t *n, int64_t *total);
+/**
+ * Moves the packages of @team_id (sent, or received when @inbox) in state @from whose expiry is
+ * within [@start, @end] and that @scope may see to state @to; *@updated counts them.
+ */
+enum store_rc store_packages_move_by_expiry(struct store *s, const char *team_id, bool inbox,
+                                            const struct package_scope *scope,
+                                            enum package_state from, enum package_state to,
+                                            int64_t start, int64_t end, int64_t now,
+                                            int64_t *updated);
+/** The teamspace @id of @team_id (without members). */
+enum store_rc store_teamspace_get(struct store *s, const char *team_id, const char *id,
+                                  struct arena *a, struct teamspace *out);
 
 /* Rate limits, kept in the database so that every server process sees the same counts. */
 /**

@@ -11,42 +11,6 @@
 #include "store/store_ops.def"
 #undef STORE_OP
 
-/* Appends one zeroed element to an arena array that doubles as it fills. */
-static void *push(struct arena *a, void **arr, size_t *n, size_t *cap, size_t elem)
-{
-    if (*n == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 8;
-        void *grown = arena_alloc(a, ncap * elem);
-
-        if (*n)
-            memcpy(grown, *arr, *n * elem);
-        *arr = grown;
-        *cap = ncap;
-    }
-    return memset((char *)*arr + (*n)++ * elem, 0, elem);
-}
-
-/* Fills one record from the current row of a statement. */
-typedef void row_reader_fn(sqlite3_stmt *st, struct arena *a, void *record);
-
-/* Steps a bound SELECT to its end, reading each row into a new element of an arena array. */
-static enum store_rc read_rows(struct sqlite_store *q, sqlite3_stmt *st, struct arena *a,
-                               size_t elem, row_reader_fn *fn, void *out, size_t *n,
-                               const char *what)
-{
-    size_t cap = 0;
-    int rc;
-
-    *(void **)out = NULL;
-    *n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        fn(st, a, push(a, (void **)out, n, &cap, elem));
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return sq_fail(q, rc, what);
-    return *n ? STORE_ONE : STORE_NONE;
-}
-
 /* Runs a SELECT expected to give at most one row, leaving @st on it. */
 static enum store_rc one_row(struct sqlite_store *q, sqlite3_stmt *st, const char *what)
 {
@@ -231,8 +195,8 @@ static enum store_rc attach_teamspaces(struct sqlite_store *q, const char *team_
 
         for (size_t i = 0; i < n; i++) {
             if (mid && strcmp(ms[i].id, mid) == 0) {
-                char **slot = push(a, (void **)&ms[i].teamspace_ids, &ms[i].nteamspaces, &caps[i],
-                                   sizeof(char *));
+                char **slot = sq_push(a, (void **)&ms[i].teamspace_ids, &ms[i].nteamspaces,
+                                      &caps[i], sizeof(char *));
 
                 *slot = sq_text(st, 1, a);
             }
@@ -272,7 +236,7 @@ static enum store_rc members_where(struct sqlite_store *q, sqlite3_stmt *st, con
     if (!st)
         return STORE_HARD;
     sq_bind_text(st, 1, key);
-    return read_rows(q, st, a, sizeof(**out), read_member, out, n, "memberships list");
+    return sq_read_rows(q, st, a, sizeof(**out), read_member, out, n, "memberships list");
 }
 
 enum store_rc sqlite_members_list(struct store *s, const char *team_id, struct arena *a,
@@ -378,7 +342,7 @@ enum store_rc sqlite_api_keys_list(struct store *s, const char *team_id, struct 
     if (!st)
         return STORE_HARD;
     sq_bind_text(st, 1, team_id);
-    return read_rows(q, st, a, sizeof(**out), read_key, out, n, "api keys list");
+    return sq_read_rows(q, st, a, sizeof(**out), read_key, out, n, "api keys list");
 }
 
 enum store_rc sqlite_api_key_update(struct store *s, const struct api_key *k)
@@ -487,7 +451,7 @@ enum store_rc sqlite_teamspaces_list(struct store *s, const char *team_id,
     sq_bind_text(st, 2, membership_id);
     sqlite3_bind_int64(st, 3, page.limit);
     sqlite3_bind_int64(st, 4, (page.page - 1) * page.limit);
-    rc = read_rows(q, st, a, sizeof(**out), read_space, out, n, "teamspaces list");
+    rc = sq_read_rows(q, st, a, sizeof(**out), read_space, out, n, "teamspaces list");
     if (rc < 0)
         return rc;
     st = sq_stmt(q, "SELECT membership_id FROM teamspace_members WHERE teamspace_id = ? "
@@ -499,7 +463,7 @@ enum store_rc sqlite_teamspaces_list(struct store *s, const char *team_id,
         sqlite3_reset(st);
         sq_bind_text(st, 1, t->id);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-            *(char **)push(a, (void **)&t->member_ids, &t->nmembers, &mcap, sizeof(char *)) =
+            *(char **)sq_push(a, (void **)&t->member_ids, &t->nmembers, &mcap, sizeof(char *)) =
                 sq_text(st, 0, a);
         if (rc != SQLITE_DONE) {
             sqlite3_reset(st);

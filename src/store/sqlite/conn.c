@@ -119,6 +119,38 @@ enum store_rc sq_exec(struct sqlite_store *q, sqlite3_stmt *st, const char *what
     return sq_fail(q, rc, what);
 }
 
+/* Appends one zeroed element to an arena array that doubles as it fills. */
+void *sq_push(struct arena *a, void **arr, size_t *n, size_t *cap, size_t elem)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 8;
+        void *grown = arena_alloc(a, ncap * elem);
+
+        if (*n)
+            memcpy(grown, *arr, *n * elem);
+        *arr = grown;
+        *cap = ncap;
+    }
+    return memset((char *)*arr + (*n)++ * elem, 0, elem);
+}
+
+/* Steps a bound SELECT to its end, reading each row into a new element of an arena array. */
+enum store_rc sq_read_rows(struct sqlite_store *q, sqlite3_stmt *st, struct arena *a, size_t elem,
+                           sq_row_reader_fn *fn, void *out, size_t *n, const char *what)
+{
+    size_t cap = 0;
+    int rc;
+
+    *(void **)out = NULL;
+    *n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        fn(st, a, sq_push(a, (void **)out, n, &cap, elem));
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return sq_fail(q, rc, what);
+    return *n ? STORE_ONE : STORE_NONE;
+}
+
 static bool exec_sql(struct sqlite_store *q, const char *sql, char *why, size_t why_cap)
 {
     char *msg = NULL;

@@ -44,4 +44,15 @@ int64_t sq_time(sqlite3_stmt *st, int i);
  * unique-key conflict. */
 enum store_rc sq_exec(struct sqlite_store *q, sqlite3_stmt *st, const char *what);
 
+/** Appends one zeroed element of @elem bytes to an arena array that doubles as it fills. */
+void *sq_push(struct arena *a, void **arr, size_t *n, size_t *cap, size_t elem);
+/** Fills one record from the current row of a statement. */
+typedef void sq_row_reader_fn(sqlite3_stmt *st, struct arena *a, void *record);
+/**
+ * Steps a bound SELECT to its end, reading each row with @fn into a new element of an arena
+ * array (*@out, of @elem-byte records; @out is a pointer to the array pointer) of *@n records.
+ */
+enum store_rc sq_read_rows(struct sqlite_store *q, sqlite3_stmt *st, struct arena *a, size_t elem,
+                           sq_row_reader_fn *fn, void *out, size_t *n, const char *what);
+
 #endif /* CONSIGN_STORE_SQLITE_INT_H */

@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Packages and tags on SQLite. The list statements are fixed text: filters that may be absent
+ * are written "(:x IS NULL OR …)", lists of ids arrive as one JSON array read with json_each(),
+ * and the order is one of sixteen prepared variants, so no SQL is ever built from input.
+ */
+#include "core/compat.h"
+
+#define LOG_COMPONENT "store.sqlite"
+#include "core/clock.h"
+#include "core/log.h"
+#include "store/sqlite/sqlite_int.h"
+
+#define STORE_OP(name, params, args) enum store_rc sqlite_##name params;
+#include "store/store_ops.def"
+#undef STORE_OP
+
+/* Binds by parameter name. A name the statement does not use gives index 0, which SQLite
+ * refuses harmlessly (SQLITE_RANGE): one binder serves statements that use different fields. */
+static int idx(sqlite3_stmt *st, const char *name)
+{
+    return sqlite3_bind_parameter_index(st, name);
+}
+
+static void bind_text(sqlite3_stmt *st, const char *name, const char *v)
+{
+    sq_bind_text(st, idx(st, name), v);
+}
+
+static void bind_int(sqlite3_stmt *st, const char *name, int64_t v)
+{
+    sqlite3_bind_int64(st, idx(st, name), v);
+}
+
+static void bind_time(sqlite3_stmt *st, const char *name, int64_t v)
+{
+    sq_bind_time(st, idx(st, name), v);
+}
+
+/* ---- tags ---- */
+
+static void read_tag(sqlite3_stmt *st, struct arena *a, void *record)
+{
+    struct tag *t = record;
+
+    *t = (struct tag){ 0 };
+    sq_id(st, 0, t->id);
+    sq_id(st, 1, t->team_id);
+    t->name = sq_text(st, 2, a);
+    t->created_at = sqlite3_column_int64(st, 3);
+    t->updated_at = sqlite3_column_int64(st, 4);
+}
+
+#define TAG_COLS "id, team_id, name, created_at, updated_at"
+
+enum store_rc sqlite_tag_insert(struct store *s, const struct tag *t)
+{
+    struct sqlite_store *q = to_sqlite(s);
+    sqlite3_stmt *st = sq_stmt(q, "INSERT INTO tags (" TAG_COLS ") VALUES (?, ?, ?, ?, ?)");
+
+    if (!st)
+        return STORE_HARD;
+    sq_bind_text(st, 1, t->id);
+    sq_bind_text(st, 2, t->team_id);
+    sq_bind_text(st, 3, t->name);
+    sqlite3_bind_int64(st, 4, t->created_at);
+    sqlite3_bind_int64(st, 5, t->updated_at);
+    return sq_exec(q, st, "tag insert");
+}
+
+static enum store_rc tag_one(struct sqlite_store *q, sqlite3_stmt *st, struct arena *a,
+                             struct tag *out)
+{
+    int rc = sqlite3_step(st);
+
+    if (rc == SQLITE_ROW)
+        read_tag(st, a, out);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return STORE_ONE;
+    return rc == SQLITE_DONE ? STORE_NONE : sq_fail(q, rc, "tag get");
+}
+
+enum store_rc sqlite_tag_get(struct store *s, const char *id, struct arena *a, struct tag *out)
+{
+    struct sqlite_store *q = to_sqlite(s);
+    sqlite3_stmt *st = sq_stmt(q, "SELECT " TAG_COLS " FROM tags WHERE id = ?");
+
+    if (!st)
+        return STORE_HARD;
+    sq_bind_text(st, 1, id);
+    return tag_one(q, st, a, out);
+}
+
+enum store_rc sqlite_tag_by_name(struct store *s, const char *team_id, const char *name,
+                                 struct arena *a, struct tag *out)
+{
+    struct sqlite_store *q = to_sqlite(s);
+    sqlite3_stmt *st = sq_stmt(q, "SELECT " TAG_COLS " FROM tags WHERE team_id = ? AND name = ?");
+
+    if (!st)
+        return STORE_HARD;
+    sq_bind_text(st, 1, team_id);
+    sq_bind_text(st, 2, name);
+    return tag_one(q, st, a, out);
+}
+
+enum store_rc sqlite_tags_list(struct store *s, const char *team_id, struct arena *a,
+                               struct tag **out, size_t *n)
+{
+    struct sqlite_store *q = to_sqlite(s);
+    sqlite3_stmt *st =
+        sq_stmt(q, "SELECT " TAG_COLS " FROM tags WHERE team_id = ? ORDER BY name, id");
+
+    if (!st)
+        return STORE_HARD;
+    sq_bind_text(st, 1, team_id);
+    return sq_read_rows(q, st, a, sizeof(**out), read_tag, out, n, "tags list");
+}
+
+enum store_rc sqlite_tag_delete(struct store *s, const char *id)
+{
+    struct sqlite_store *q = to_sqlite(s);
+    sqlite3_stmt *st = sq_stmt(q, "UPDATE packages SET tag_id = NULL WHERE tag_id = ?");
+
+    if (!st)
+        return STORE_HARD;
+    sq_bind_text(st, 1, id);
+    if (sq_exec(q, st, "tag detach") < 0)
+        return STORE_HARD;
+    st = sq_stmt(q, "DELETE FROM tags WHERE id = ?");
+    if (!st)
+        return STORE_HARD;
+    sq_bind_text(st, 1, id);
+    return sq_exec(q, st, "tag delete");
+}
+
+/* ---- packages ---- */
+
+#define PKG_COLS                                                                                   \
+    "p.id, p.team_id, p.inbox, p.portal_id, p.teamspace_id, ts.name, p.sender_user_id, "           \
+    "p.sender, p.name, p.description, p.recipients, p.password_hash, p.access_limit, p.state, "    \
+    "p.size, p.total_files, p.usage_total_bytes, p.expiry, p.custom_expiry, "                      \
+    "p.unlimited_storage, p.contains_virus, p.custom_metadata_id, p.tag_id, t.name, "              \
+    "p.created_at, p.updated_at, p.usage_updated_at "
+#define PKG_FROM                                                                                   \
+    "FROM packages p LEFT JOIN teamspaces ts ON ts.id = p.teamspace_id "                           \
+    "LEFT JOIN tags t ON t.id = p.tag_id "
+
+static void read_package(sqlite3_stmt *st, struct arena *a, void *record)
+{
+    struct package *p = record;
+
+    *p = (struct package){ 0 };
+    sq_id(st, 0, p->id);
+    sq_id(st, 1, p->team_id);
+    p->inbox = sqlite3_column_int(st, 2) != 0;
+    p->portal_id = sq_text(st, 3, a);
+    p->teamspace_id = sq_text(st, 4, a);
+    p->teamspace_name = sq_text(st, 5, a);
+    p->sender_user_id = sq_text(st, 6, a);
+    p->sender = sq_text(st, 7, a);
+    p->name = sq_text(st, 8, a);
+    p->description = sq_text(st, 9, a);
+    p->recipients = sq_text(st, 10, a);
+    p->password_hash = sq_text(st, 11, a);
+    p->access_limit = sqlite3_column_int64(st, 12);
+    p->state = package_state_parse(str_from((const char *)sqlite3_column_text(st, 13)));
+    p->size = sqlite3_column_int64(st, 14);
+    p->total_files = sqlite3_column_int64(st, 15);
+    p->usage_total_bytes = sqlite3_column_int64(st, 16);
+    p->expiry = sq_time(st, 17);
+    p->custom_expiry = sqlite3_column_int(st, 18) != 0;
+    p->unlimited_storage = sqlite3_column_int(st, 19) != 0;
+    p->contains_virus = sqlite3_column_int(st, 20) != 0;
+    p->custom_metadata_id = sq_text(st, 21, a);
+    p->tag_id = sq_text(st, 22, a);
+    p->tag_name = sq_text(st, 23, a);
+    p->created_at = sqlite3_column_int64(st, 24);
+    p->updated_at = sqlite3_column_int64(st, 25);
+    p->usage_updated_at = sq_time(st, 26);
+}
+
+/* Binds every field of @p the statement names (":name" and so on); others are skipped. */
+static void bind_package(sqlite3_stmt *st, const struct package *p)
+{
+    bind_text(st, ":id", p->id);
+    bind_text(st, ":team", p->team_id);
+    bind_int(st, ":inbox", p->inbox);
+    bind_text(st, ":portal", p->portal_id);
+    bind_text(st, ":space", p->teamspace_id);
+    bind_text(st, ":uid", p->sender_user_id);
+    bind_text(st, ":sender", p->sender);
+    bind_text(st, ":name", p->name);
+    bind_text(st, ":desc", p->description ? p->description : "");
+    bind_text(st, ":recipients", p->recipients ? p->recipients : "[]");
+    bind_text(st, ":pw", p->password_hash);
+    bind_int(st, ":limit", p->access_limit);
+    bind_text(st, ":state", package_state_name(p->state));
+    bind_int(st, ":size", p->size);
+    bind_int(st, ":files", p->total_files);
+    bind_int(st, ":usage", p->usage_total_bytes);
+    bind_time(st, ":expiry", p->expiry);
+    bind_int(st, ":custom", p->custom_expiry);
+    bind_int(st, ":unlimited", p->unlimited_storage);
+    bind_int(st, ":virus", p->contains_virus);
+    bind_text(st, ":meta", p->custom_metadata_id ? p->custom_metadata_id : "");
+    bind_text(st, ":tag", p->tag_id);
+    bind_int(st, ":created", p->created_at);
+    bind_int(st, ":updated", p->updated_at);
+    bind_time(st, ":used", p->usage_updated_at);
+}
+
+enum store_rc sqlite_package_insert(struct store *s, const struct package *p)
+{
+    struct sqlite_store *q = to_sqlite(s);
+    sqlite3_stmt *st = sq_stmt(
+        q, "INSERT INTO packages (id, team_id, inbox, portal_id, teamspace_id, sender_user_id, "
+           "sender, name, description, recipients, password_hash, access_limit, state, size, "
+           "total_files, usage_total_bytes, expiry, custom_expiry, unlimited_storage, "
+           "contains_virus, custom_metadata_id, tag_id, created_at, updated_at, usage_updated_at) "
+           "VALUES (:id, :team, :inbox, :portal, :space, :uid, :sender, :name, :desc, :recipients, "
+           ":pw, :limit, :state, :size, :files, :usage, :expiry, :custom, :unlimited, :virus, "
+           ":meta, :tag, :created, :updated, :used)");
+
+    if (!st)
+        return STORE_HARD;
+    bind_package(st, p);
+    return sq_exec(q, st, "package insert");
+}
+
+enum store_rc sqlite_package_get(struct store *s, const char *id, struct arena *a,
+                                 struct package *out)
+{
+    struct sqlite_store *q = to_sqlite(s);
+    sqlite3_stmt *st = sq_stmt(q, "SELECT " PKG_COLS PKG_FROM "WHERE p.id = ?");
+    int rc;
+
+    if (!st)
+        return STORE_HARD;
+    sq_bind_text(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        read_package(st, a, out);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return STORE_ONE;
+    return rc == SQLITE_DONE ? STORE_NONE : sq_fail(q, rc, "package get");
+}
+
+enum store_rc sqlite_package_update(struct store *s, const struct package *p)
+{
+    struct sqlite_store *q = to_sqlite(s);
+    sqlite3_stmt *st = sq_stmt(
+        q, "UPDATE packages SET name = :name, description = :desc, recipients = :recipients, "
+           "password_hash = :pw, access_limit = :limit, teamspace_id = :space, tag_id = :tag, "
+           "state = :state, size = :size, total_files = :files, expiry = :expiry, "
+           "custom_expiry = :custom, unlimited_storage = :unlimited, updated_at = :updated, "
+           "usage_updated_at = :used WHERE id = :id");
+
+    if (!st)
+        return STORE_HARD;
+    bind_package(st, p);
+    return sq_exec(q, st, "package update");
+}
+
+/* The filters of a package list; every one that is absent is bound as NULL. */
+#define PKG_WHERE                                                                                  \
+    "WHERE p.team_id = :team AND p.inbox = :inbox "                                                \
+    "AND (:portal IS NULL OR p.portal_id = :portal) "                                              \
+    "AND p.state IN (SELECT value FROM json_each(:states)) "                                       \
+    "AND (:all OR p.sender_user_id = :uid OR p.teamspace_id IN "                                   \
+    "(SELECT teamspace_id FROM teamspace_members WHERE membership_id = :mid)) "                    \
+    "AND (:name IS NULL OR p.name LIKE :name ESCAPE '\\') "                                        \
+    "AND (:sender IS NULL OR p.sender = :sender) "                                                 \
+    "AND (:tags IS NULL OR p.tag_id IN (SELECT value FROM json_each(:tags))) "                     \
+    "AND (:spaces IS NULL OR p.teamspace_id IN (SELECT value FROM json_each(:spaces))) "           \
+    "AND (:cstart IS NULL OR p.created_at >= :cstart) "                                            \
+    "AND (:cend IS NULL OR p.created_at <= :cend) "
+
+/* Ties are broken by id in the same direction, so pages never overlap or skip. */
+#define LIST_SQL(col, dir)                                                                         \
+    "SELECT " PKG_COLS PKG_FROM PKG_WHERE "ORDER BY " col " " dir ", p.id " dir                    \
+    " LIMIT :limit OFFSET :offset"
+#define LIST_PAIR(col)                                                                             \
+    {                                                                                              \
+        LIST_SQL(col, "ASC"), LIST_SQL(col, "DESC")                                                \
+    }
+
+static const char *const list_sql[PACKAGE_SORT_COUNT][2] = {
+    [PACKAGE_SORT_CREATED_AT] = LIST_PAIR("p.created_at"),
+    [PACKAGE_SORT_NAME] = LIST_PAIR("p.name"),
+    [PACKAGE_SORT_SIZE] = LIST_PAIR("p.size"),
+    [PACKAGE_SORT_USAGE] = LIST_PAIR("p.usage_total_bytes"),
+    [PACKAGE_SORT_EXPIRY] = LIST_PAIR("p.expiry"),
+    [PACKAGE_SORT_SENDER] = LIST_PAIR("p.sender"),
+    [PACKAGE_SORT_STATE] = LIST_PAIR("p.state"),
+    [PACKAGE_SORT_TEAMSPACE] = LIST_PAIR("p.teamspace_id"),
+};
+
+/* The JSON array of the names of the states in @set. */
+static char *states_json(unsigned set, struct arena *a)
+{
+    char buf[96];
+    size_t n = 0;
+
+    buf[n++] = '[';
+    for (enum package_state st = PACKAGE_NEW; st <= PACKAGE_ARCHIVED; st++)
+        if (set & PACKAGE_STATE_BIT(st))
+            n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s\"%s\"", n > 1 ? "," : "",
+                                  package_state_name(st));
+    buf[n++] = ']';
+    return arena_strndup(a, buf, n);
+}
+
+/* A LIKE pattern that finds @s anywhere, with the pattern characters of @s escaped. */
+static char *like_pattern(const char *s, struct arena *a)
+{
+    size_t n = strlen(s), k = 0;
+    char *out = arena_alloc(a, 2 * n + 3);
+
+    out[k++] = '%';
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' || s[i] == '_' || s[i] == '\\')
+            out[k++] = '\\';
+        out[k++] = s[i];
+    }
+    out[k++] = '%';
+    out[k] = '\0';
+    return out;
+}
+
+static void bind_filters(sqlite3_stmt *st, const struct package_query *q, const char *states,
+                         const char *name)
+{
+    bind_text(st, ":team", q->team_id);
+    bind_int(st, ":inbox", q->inbox);
+    bind_text(st, ":portal", q->portal_id);
+    bind_text(st, ":states", states);
+    bind_int(st, ":all", q->scope.all);
+    bind_text(st, ":uid", q->scope.user_id);
+    bind_text(st, ":mid", q->scope.membership_id);
+    bind_text(st, ":name", name);
+    bind_text(st, ":sender", q->sender);
+    bind_text(st, ":tags", q->tags_json);
+    bind_text(st, ":spaces", q->teamspaces_json);
+    bind_time(st, ":cstart", q->created_start);
+    bind_time(st, ":cend", q->created_end);
+}
+
+enum store_rc sqlite_packages_list(struct store *s, const struct package_query *pq, struct arena *a,
+                                   struct package **out, size_t *n, int64_t *total)
+{
+    struct sqlite_store *q = to_sqlite(s);
+    const char *states = states_json(pq->states, a);
+    const char *name = pq->name ? like_pattern(pq->name, a) : NULL;
+    sqlite3_stmt *st;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if ((unsigned)pq->sort >= PACKAGE_SORT_COUNT)
+        return STORE_HARD;
+    st = sq_stmt(q, "SELECT count(*) FROM packages p " PKG_WHERE);
+    if (!st)
+        return STORE_HARD;
+    bind_filters(st, pq, states, name);
+    rc = sqlite3_step(st);
+    *total = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return sq_fail(q, rc, "packages count");
+    st = sq_stmt(q, list_sql[pq->sort][pq->desc]);
+    if (!st)
+        return STORE_HARD;
+    bind_filters(st, pq, states, name);
+    bind_int(st, ":limit", pq->page.limit > 0 ? pq->page.limit : -1);
+    bind_int(st, ":offset", pq->page.limit > 0 ? (pq->page.page - 1) * pq->page.limit : 0);
+    return sq_read_rows(q, st, a, sizeof(**out), read_package, out, n, "packages list");
+}
+
+enum store_rc sqlite_packages_move_by_expiry(struct store *s, const char *team_id, bool inbox,
+                                             const struct package_scope *scope,
+                                             enum package_state from, enum package_state to,
+                                             int64_t start, int64_t end, int64_t now,
+                                             int64_t *updated)
+{
+    struct sqlite_store *q = to_sqlite(s);
+    sqlite3_stmt *st = sq_stmt(
+        q, "UPDATE packages SET state = :to, updated_at = :now WHERE team_id = :team AND "
+           "inbox = :inbox AND state = :from AND expiry IS NOT NULL AND expiry >= :start AND "
+           "expiry <= :end AND (:all OR sender_user_id = :uid OR teamspace_id IN "
+           "(SELECT teamspace_id FROM teamspace_members WHERE membership_id = :mid))");
+    enum store_rc rc;
+
+    *updated = 0;
+    if (!st)
+        return STORE_HARD;
+    bind_text(st, ":to", package_state_name(to));
+    bind_int(st, ":now", now);
+    bind_text(st, ":team", team_id);
+    bind_int(st, ":inbox", inbox);
+    bind_text(st, ":from", package_state_name(from));
+    bind_int(st, ":start", start);
+    bind_int(st, ":end", end);
+    bind_int(st, ":all", scope->all);
+    bind_text(st, ":uid", scope->user_id);
+    bind_text(st, ":mid", scope->membership_id);
+    rc = sq_exec(q, st, "packages move by expiry");
+    if (rc < 0)
+        return rc;
+    *updated = sqlite3_changes(q->db);
+    return STORE_ONE;
+}
+
+enum store_rc sqlite_teamspace_get(struct store *s, const char *team_id, const char *id,
+                                   struct arena *a, struct teamspace *out)
+{
+    struct sqlite_store *q = to_sqlite(s);
+    sqlite3_stmt *st = sq_stmt(q, "SELECT id, team_id, name, created_at, updated_at FROM "
+                                  "teamspaces WHERE team_id = ? AND id = ?");
+    int rc;
+
+    if (!st)
+        return STORE_HARD;
+    sq_bind_text(st, 1, team_id);
+    sq_bind_text(st, 2, id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = (struct teamspace){ 0 };
+        sq_id(st, 0, out->id);
+        sq_id(st, 1, out->team_id);
+        out->name = sq_text(st, 2, a);
+        out->created_at = sqlite3_column_int64(st, 3);
+        out->updated_at = sqlite3_column_int64(st, 4);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return STORE_ONE;
+    return rc == SQLITE_DONE ? STORE_NONE : sq_fail(q, rc, "teamspace get");
+}
