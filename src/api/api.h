@@ -25,6 +25,7 @@ struct api_env {
 enum api_auth {
     API_AUTH_NONE = 0, /* public */
     API_AUTH_USER,     /* X-API-KEY or X-User-Token */
+    API_AUTH_PACKAGE,  /* X-Package-Token */
 };
 
 /** The route table and its length. */
@@ -65,12 +66,32 @@ void api_reply_store(struct req *rq, enum store_rc rc);
  * membership, or replies 404 (unknown or not the caller's team) or 403 (role).
  */
 bool api_team_or_reply(struct req *rq, enum team_action action, struct membership *m);
+/**
+ * For X-Package-Token routes: the package of path parameter "package_id", which the token must
+ * name (else 404); @need_full refuses download-only tokens (403). Fills @out.
+ */
+bool api_package_or_reply(struct req *rq, bool need_full, struct package *out);
 /** Reads ?page= and ?limit= (1-based page; limit 1..@max_limit, default @max_limit). */
 bool api_page_or_reply(struct req *rq, int64_t max_limit, struct store_page *page);
 /** Copies path parameter @name into @out when it has the shape of an id; else replies 404. */
 bool api_id_param_or_reply(struct req *rq, const char *name, char out[ID_LEN + 1]);
 /** {"metadata": {"total": n}, "records": records} (steals @records). */
 json_t *api_page_json(int64_t total, json_t *records);
+
+/** A tag object of a request: an id, a name, both or neither (strings in the request arena). */
+struct tag_ref {
+    char *id;
+    char *name;
+};
+
+/** Reads a request's "tag" value (anything that is not an object means no tag). */
+void api_tag_ref_parse(json_t *v, struct arena *a, struct tag_ref *out);
+/**
+ * Inside a write transaction: the tag @ref names for team @team_id (found by id, else found or
+ * created by name), or NULL in *@tag_id for none. STORE_RETRY when a concurrent create raced.
+ */
+enum store_rc api_tag_resolve(struct store *s, const char *team_id, const struct tag_ref *ref,
+                              struct arena *a, char **tag_id);
 
 /* Handlers, one file per resource. */
 void api_health(struct req *rq);
@@ -83,5 +104,21 @@ void api_keys_update(struct req *rq);
 void api_keys_delete(struct req *rq);
 void api_spaces_create(struct req *rq);
 void api_spaces_list(struct req *rq);
+void api_tags_create(struct req *rq);
+void api_tags_list(struct req *rq);
+void api_tags_delete(struct req *rq);
+void api_packages_create(struct req *rq);
+void api_packages_list(struct req *rq);
+void api_packages_list_legacy(struct req *rq);
+void api_packages_get(struct req *rq);
+void api_package_update(struct req *rq);
+void api_package_expiry(struct req *rq);
+void api_package_delete(struct req *rq);
+void api_package_archive(struct req *rq);
+void api_package_unarchive(struct req *rq);
+void api_team_archive(struct req *rq);
+void api_team_unarchive(struct req *rq);
+void api_inbox_archive(struct req *rq);
+void api_inbox_unarchive(struct req *rq);
 
 #endif /* CONSIGN_API_H */

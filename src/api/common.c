@@ -169,6 +169,70 @@ static bool principal_or_reply(struct req *rq)
     return true;
 }
 
+static bool package_principal_or_reply(struct req *rq)
+{
+    struct principal *p = arena_alloc(&rq->arena, sizeof(*p));
+    struct str token = req_header(rq, "X-Package-Token");
+
+    if (!token.ptr) {
+        resp_error(rq, ERR_AUTH_REQUIRED, "this route takes an X-Package-Token");
+        return false;
+    }
+    if (!auth_package_token_check(api_env(rq)->secret, token, clock_now_ms() / 1000, &p->grant)) {
+        LOG_AT(LOG_LEVEL_INFO, rq->rid, "rejected package token from %s", rq->client_addr);
+        resp_error(rq, ERR_AUTH_INVALID, NULL);
+        return false;
+    }
+    p->kind = PRINCIPAL_PACKAGE;
+    rq->principal = p;
+    return true;
+}
+
+struct package_ctx {
+    const char *id;
+    struct arena *a;
+    struct package *out;
+};
+
+static enum store_rc package_txn(struct store *s, void *vctx)
+{
+    struct package_ctx *c = vctx;
+
+    return store_package_get(s, c->id, c->a, c->out);
+}
+
+bool api_package_or_reply(struct req *rq, bool need_full, struct package *out)
+{
+    const struct principal *p = api_principal(rq);
+    struct package_ctx c = { .a = &rq->arena, .out = out };
+    char id[ID_LEN + 1];
+    struct store *s;
+    enum store_rc rc;
+
+    if (!api_id_param_or_reply(rq, "package_id", id) || !api_store_or_reply(rq, &s))
+        return false;
+    /* A token opens its own package and no other; any other is simply not there. */
+    if (p->kind != PRINCIPAL_PACKAGE || strcmp(p->grant.package_id, id) != 0) {
+        resp_error(rq, ERR_NOT_FOUND, "no such package");
+        return false;
+    }
+    if (need_full && p->grant.level != PACKAGE_LEVEL_FULL) {
+        resp_error(rq, ERR_FORBIDDEN, "this package token only allows downloads");
+        return false;
+    }
+    c.id = id;
+    rc = store_run(s, "packages.get", STORE_READ, package_txn, &c);
+    if (rc < 0) {
+        api_reply_store(rq, rc);
+        return false;
+    }
+    if (rc == STORE_NONE) {
+        resp_error(rq, ERR_NOT_FOUND, "no such package");
+        return false;
+    }
+    return true;
+}
+
 void api_dispatch(struct req *rq)
 {
     switch ((enum api_auth)rq->route->auth) {
@@ -176,6 +240,10 @@ void api_dispatch(struct req *rq)
         break;
     case API_AUTH_USER:
         if (!principal_or_reply(rq))
+            return;
+        break;
+    case API_AUTH_PACKAGE:
+        if (!package_principal_or_reply(rq))
             return;
         break;
     }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* The whole HTTP surface of consign, as data: method, path, handler, credentials, body cap. */
+/* clang-format off */
 #include "core/compat.h"
 #include "api/api.h"
 
@@ -21,6 +22,33 @@ const struct http_route api_routes[] = {
     ROUTE(HTTP_POST, "/v1/teams/{team_id}/spaces", api_spaces_create, API_AUTH_USER,
           "spaces.create"),
     ROUTE(HTTP_GET, "/v1.1/teams/{team_id}/spaces", api_spaces_list, API_AUTH_USER, "spaces.list"),
+    ROUTE(HTTP_POST, "/v1/teams/{team_id}/tags", api_tags_create, API_AUTH_USER, "tags.create"),
+    ROUTE(HTTP_GET, "/v1/teams/{team_id}/tags", api_tags_list, API_AUTH_USER, "tags.list"),
+    ROUTE(HTTP_DELETE, "/v1/tags/{tag_id}", api_tags_delete, API_AUTH_USER, "tags.delete"),
+    ROUTE(HTTP_POST, "/v1/teams/{team_id}/packages", api_packages_create, API_AUTH_USER, "packages.create"),
+    ROUTE(HTTP_GET, "/v1/teams/{team_id}/packages", api_packages_list_legacy, API_AUTH_USER, "packages.list_legacy"),
+    ROUTE(HTTP_GET, "/v1.1/teams/{team_id}/packages", api_packages_list, API_AUTH_USER, "packages.list"),
+    ROUTE(HTTP_GET, "/v1.1/teams/{team_id}/packages/{package_id}", api_packages_get, API_AUTH_USER, "packages.get"),
+    /* Where a document's table says PUT and its example POST, both are served. */
+    ROUTE(HTTP_PUT, "/v1/packages/{package_id}", api_package_update, API_AUTH_PACKAGE, "package.update"),
+    ROUTE(HTTP_POST, "/v1/packages/{package_id}", api_package_update, API_AUTH_PACKAGE, "package.update"),
+    ROUTE(HTTP_DELETE, "/v1/packages/{package_id}", api_package_delete, API_AUTH_PACKAGE, "package.delete"),
+    ROUTE(HTTP_PUT, "/v1/packages/{package_id}/expiry", api_package_expiry, API_AUTH_PACKAGE, "package.expiry"),
+    ROUTE(HTTP_POST, "/v1/packages/{package_id}/expiry", api_package_expiry, API_AUTH_PACKAGE, "package.expiry"),
+    ROUTE(HTTP_PUT, "/v1/packages/{package_id}/archive", api_package_archive, API_AUTH_PACKAGE, "package.archive"),
+    ROUTE(HTTP_POST, "/v1/packages/{package_id}/archive", api_package_archive, API_AUTH_PACKAGE, "package.archive"),
+    ROUTE(HTTP_PUT, "/v1/packages/{package_id}/unarchive", api_package_unarchive, API_AUTH_PACKAGE, "package.unarchive"),
+    ROUTE(HTTP_POST, "/v1/packages/{package_id}/unarchive", api_package_unarchive, API_AUTH_PACKAGE, "package.unarchive"),
+    ROUTE(HTTP_PUT, "/v1/teams/{team_id}/archive", api_team_archive, API_AUTH_USER, "packages.archive"),
+    ROUTE(HTTP_POST, "/v1/teams/{team_id}/archive", api_team_archive, API_AUTH_USER, "packages.archive"),
+    ROUTE(HTTP_PUT, "/v1/teams/{team_id}/unarchive", api_team_unarchive, API_AUTH_USER, "packages.unarchive"),
+    ROUTE(HTTP_POST, "/v1/teams/{team_id}/unarchive", api_team_unarchive, API_AUTH_USER, "packages.unarchive"),
+    ROUTE(HTTP_PUT, "/v1/teams/{team_id}/inbox/archive", api_inbox_archive, API_AUTH_USER, "inbox.archive"),
+    ROUTE(HTTP_POST, "/v1/teams/{team_id}/inbox/archive", api_inbox_archive, API_AUTH_USER, "inbox.archive"),
+    ROUTE(HTTP_PUT, "/v1/teams/{team_id}/inbox/unarchive", api_inbox_unarchive, API_AUTH_USER, "inbox.unarchive"),
+    ROUTE(HTTP_POST, "/v1/teams/{team_id}/inbox/unarchive", api_inbox_unarchive, API_AUTH_USER, "inbox.unarchive"),
 };
+
+/* clang-format on */
 
 const size_t api_routes_count = ARRAY_LEN(api_routes);

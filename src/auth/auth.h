@@ -60,6 +60,32 @@ char *auth_user_token_new(const uint8_t secret[AUTH_SECRET_LEN], const char *use
 /** Checks a user token and gives its user id; false when invalid or expired. */
 bool auth_user_token_check(const uint8_t secret[AUTH_SECRET_LEN], struct str token, int64_t now_s,
                            char user_id[ID_LEN + 1]);
+/** What a package token allows. */
+enum package_level {
+    PACKAGE_LEVEL_FULL = 'f',     /* add files, links, expiry, rename, delete */
+    PACKAGE_LEVEL_DOWNLOAD = 'd', /* list and download only */
+};
+
+/** Lifetime of a package token. */
+#define AUTH_PACKAGE_TOKEN_TTL_S (30 * 86400)
+
+/** What a valid package token grants. */
+struct package_grant {
+    char package_id[ID_LEN + 1];
+    enum package_level level;
+    char user_id[ID_LEN + 1]; /* who it was issued to; empty when nobody (a portal upload) */
+};
+
+/**
+ * A package token (the claims MASV uses: exp, iat, imp, lvl, sub, typ "package", uid) for
+ * @package_id at @level, issued to @user_id (may be NULL). Malloc'd.
+ */
+char *auth_package_token_new(const uint8_t secret[AUTH_SECRET_LEN], const char *package_id,
+                             enum package_level level, const char *user_id, int64_t now_s);
+/** Checks a package token; false when invalid, expired or not a package token. */
+bool auth_package_token_check(const uint8_t secret[AUTH_SECRET_LEN], struct str token,
+                              int64_t now_s, struct package_grant *out);
+
 /** Derives the signing secret from configured text (at least 32 characters). */
 bool auth_secret_from_text(const char *text, uint8_t secret[AUTH_SECRET_LEN]);
 
@@ -68,6 +94,7 @@ enum principal_kind {
     PRINCIPAL_NONE = 0,
     PRINCIPAL_USER_TOKEN,
     PRINCIPAL_API_KEY,
+    PRINCIPAL_PACKAGE, /* a package token: rights on one package, no user identity */
 };
 
 /** The authenticated caller of a request. */
@@ -77,6 +104,8 @@ struct principal {
     /** For an API key: the key and the one team it works in. */
     char key_id[ID_LEN + 1];
     char key_team_id[ID_LEN + 1];
+    /** For a package token: what it grants. */
+    struct package_grant grant;
 };
 
 /**
@@ -96,6 +125,9 @@ enum team_action {
     TEAM_MANAGE_SPACES,  /* create teamspaces */
     TEAM_SEE_ALL_SPACES, /* list every teamspace, not only one's own */
     TEAM_LIST_SPACES,    /* list teamspaces at all (one's own at least) */
+    TEAM_PACKAGES,       /* create packages, see one's own and one's teamspaces', use tags */
+    TEAM_ALL_PACKAGES,   /* see and manage every package of the team */
+    TEAM_DELETE_TAGS,    /* delete the team's tags */
 };
 
 /** True when @role may do @action; the policy table. */

@@ -269,3 +269,44 @@ bool auth_user_token_check(const uint8_t secret[AUTH_SECRET_LEN], struct str tok
     json_decref(claims);
     return ok;
 }
+
+char *auth_package_token_new(const uint8_t secret[AUTH_SECRET_LEN], const char *package_id,
+                             enum package_level level, const char *user_id, int64_t now_s)
+{
+    char lvl[2] = { (char)level, '\0' };
+    json_t *claims = json_pack("{s:I, s:I, s:b, s:s, s:s, s:s, s:s}", "exp",
+                               (json_int_t)(now_s + AUTH_PACKAGE_TOKEN_TTL_S), "iat",
+                               (json_int_t)now_s, "imp", 0, "lvl", lvl, "sub", package_id, "typ",
+                               "package", "uid", user_id ? user_id : "");
+    char *t = auth_jwt_sign(secret, claims);
+
+    json_decref(claims);
+    return t;
+}
+
+bool auth_package_token_check(const uint8_t secret[AUTH_SECRET_LEN], struct str token,
+                              int64_t now_s, struct package_grant *out)
+{
+    json_t *claims = auth_jwt_verify(secret, token, now_s);
+    const char *typ, *sub, *lvl, *uid;
+    bool ok = false;
+
+    if (!claims)
+        return false;
+    typ = json_string_value(json_object_get(claims, "typ"));
+    sub = json_string_value(json_object_get(claims, "sub"));
+    lvl = json_string_value(json_object_get(claims, "lvl"));
+    uid = json_string_value(json_object_get(claims, "uid"));
+    if (typ && strcmp(typ, "package") == 0 && sub && id_is_valid(str_from(sub)) && lvl &&
+        (strcmp(lvl, "f") == 0 || strcmp(lvl, "d") == 0) &&
+        (!uid || uid[0] == '\0' || id_is_valid(str_from(uid)))) {
+        memset(out, 0, sizeof(*out));
+        memcpy(out->package_id, sub, ID_LEN + 1);
+        out->level = lvl[0] == 'f' ? PACKAGE_LEVEL_FULL : PACKAGE_LEVEL_DOWNLOAD;
+        if (uid && uid[0])
+            memcpy(out->user_id, uid, ID_LEN + 1);
+        ok = true;
+    }
+    json_decref(claims);
+    return ok;
+}

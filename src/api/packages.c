@@ -1,0 +1,787 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Packages: create, the paginated (v1.1) and legacy (v1.0) lists, one package, and management
+ * with a package token (update, expiry, delete, archive) or in bulk by expiry window.
+ * Who sees what: owners and admins every package of the team; members and integration managers
+ * those they sent and those of their teamspaces; guests none (auth/policy.c).
+ */
+#include "core/compat.h"
+#include "api/api.h"
+
+#include "core/clock.h"
+
+#define NAME_MAX_CHARS 255
+#define DESCRIPTION_MAX_CHARS 10000
+#define RECIPIENTS_MAX 500
+#define LINK_PASSWORD_MAX 1024
+/* Storage period of a new package until lifecycle rules give it another. */
+#define DEFAULT_PERIOD_MS (7LL * 86400000)
+/* Most ids in one tags= or teamspaces= filter. */
+#define FILTER_IDS_MAX 100
+
+/* The package object, as the MASV documents describe it. @token is the access token to hand
+ * out (NULL for none). */
+static json_t *package_json(const struct package *p, const char *token)
+{
+    json_error_t e;
+    json_t *recipients = json_loads(p->recipients ? p->recipients : "[]", 0, &e);
+    json_t *o;
+
+    if (!json_is_array(recipients)) {
+        json_decref(recipients);
+        recipients = json_array();
+    }
+    o = json_pack("{s:I, s:s, s:b, s:o, s:b, s:s, s:s, s:o, s:s, s:s, s:s, s:o, s:s, s:I, s:s, "
+                  "s:I, s:b, s:o, s:o, s:s}",
+                  "access_limit", (json_int_t)p->access_limit, "access_token", token ? token : "",
+                  "contains_virus", p->contains_virus, "created_at", jtime(p->created_at),
+                  "custom_expiry", p->custom_expiry, "custom_metadata_id",
+                  p->custom_metadata_id ? p->custom_metadata_id : "", "description",
+                  p->description ? p->description : "", "expiry", jtime(p->expiry), "id", p->id,
+                  "name", p->name, "password", p->password_hash ? "****" : "", "recipients",
+                  recipients, "sender", p->sender, "size", (json_int_t)p->size, "state",
+                  package_state_name(p->state), "total_files", (json_int_t)p->total_files,
+                  "unlimited_storage", p->unlimited_storage, "updated_at", jtime(p->updated_at),
+                  "usage_updated_at", jtime(p->usage_updated_at), "teamspace_id",
+                  p->teamspace_id ? p->teamspace_id : "");
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "teamspace",
+                        p->teamspace_id ? json_pack("{s:s, s:s}", "id", p->teamspace_id, "name",
+                                                    p->teamspace_name ? p->teamspace_name : "")
+                                        : json_null());
+    if (p->tag_id)
+        json_object_set_new(
+            o, "tag",
+            json_pack("{s:s, s:s}", "id", p->tag_id, "name", p->tag_name ? p->tag_name : ""));
+    if (p->portal_id)
+        json_object_set_new(o, "portal_id", json_string(p->portal_id));
+    return o;
+}
+
+/* The package object with a full-access token for the caller. */
+static json_t *package_json_for(struct req *rq, const struct package *p)
+{
+    const struct principal *who = api_principal(rq);
+    char *token =
+        auth_package_token_new(api_env(rq)->secret, p->id, PACKAGE_LEVEL_FULL,
+                               who->user.id[0] ? who->user.id : NULL, clock_now_ms() / 1000);
+    json_t *o = package_json(p, token);
+
+    free(token);
+    return o;
+}
+
+/*
+ * Reads "recipients": an array of addresses, as strings or {"email": …} objects. Addresses are
+ * checked, lowercased and kept once each; the result is a JSON array in the arena.
+ */
+static bool recipients_or_reply(struct req *rq, json_t *v, char **out)
+{
+    json_t *list, *e;
+    size_t i;
+    char *text;
+
+    if (!json_is_array(v) || json_array_size(v) > RECIPIENTS_MAX) {
+        resp_error(rq, ERR_INVALID_FIELD, "recipients: must be an array of at most %d addresses",
+                   RECIPIENTS_MAX);
+        return false;
+    }
+    list = json_array();
+    json_array_foreach(v, i, e)
+    {
+        json_t *addr = json_is_object(e) ? json_object_get(e, "email") : e;
+        struct str s = { json_string_value(addr), json_string_length(addr) };
+        char *lower;
+        bool dup = false;
+        size_t k;
+        json_t *have;
+
+        s = str_trim(s);
+        if (!s.ptr || !email_is_valid(s) || memchr(s.ptr, '\0', s.len)) {
+            json_decref(list);
+            resp_error(rq, ERR_INVALID_FIELD, "recipients[%zu]: must be an e-mail address", i);
+            return false;
+        }
+        lower = arena_strndup(&rq->arena, s.ptr, s.len);
+        for (char *p = lower; *p; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p - 'A' + 'a');
+        json_array_foreach(list, k, have) dup |= strcmp(json_string_value(have), lower) == 0;
+        if (!dup)
+            json_array_append_new(list, json_string(lower));
+    }
+    text = json_dumps(list, JSON_COMPACT);
+    json_decref(list);
+    *out = arena_strdup(&rq->arena, text);
+    free(text);
+    return true;
+}
+
+static struct package_scope scope_of(const struct membership *me)
+{
+    bool all = role_can(me->role, TEAM_ALL_PACKAGES);
+
+    return (struct package_scope){ .all = all,
+                                   .user_id = all ? NULL : me->user_id,
+                                   .membership_id = all ? NULL : me->id };
+}
+
+/* ---- create ---- */
+
+struct create_ctx {
+    struct package pkg;
+    struct tag_ref tag;
+    struct arena *a;
+    bool bad_teamspace;
+    const struct membership *me;
+};
+
+static enum store_rc create_txn(struct store *s, void *vctx)
+{
+    struct create_ctx *c = vctx;
+    struct teamspace ts;
+    enum store_rc rc;
+
+    c->bad_teamspace = false;
+    if (c->pkg.teamspace_id) {
+        struct membership m;
+
+        rc = store_teamspace_get(s, c->pkg.team_id, c->pkg.teamspace_id, c->a, &ts);
+        if (rc < 0)
+            return rc;
+        if (rc == STORE_ONE && !role_can(c->me->role, TEAM_ALL_PACKAGES)) {
+            rc = store_membership_get(s, c->pkg.team_id, c->me->user_id, c->a, &m);
+            if (rc < 0)
+                return rc;
+            rc = STORE_NONE;
+            for (size_t i = 0; i < m.nteamspaces; i++)
+                if (strcmp(m.teamspace_ids[i], c->pkg.teamspace_id) == 0)
+                    rc = STORE_ONE;
+        }
+        if (rc != STORE_ONE) {
+            c->bad_teamspace = true;
+            return STORE_NONE;
+        }
+        c->pkg.teamspace_name = ts.name;
+    }
+    rc = api_tag_resolve(s, c->pkg.team_id, &c->tag, c->a, &c->pkg.tag_id);
+    if (rc < 0)
+        return rc;
+    c->pkg.tag_name = c->pkg.tag_id ? (c->tag.name ? c->tag.name : NULL) : NULL;
+    if (c->pkg.tag_id && !c->pkg.tag_name) {
+        struct tag t;
+
+        rc = store_tag_get(s, c->pkg.tag_id, c->a, &t);
+        if (rc < 0)
+            return rc;
+        c->pkg.tag_name = t.name;
+    }
+    return store_package_insert(s, &c->pkg);
+}
+
+void api_packages_create(struct req *rq)
+{
+    struct membership me;
+    struct create_ctx c = { .a = &rq->arena, .me = &me };
+    char *password = NULL;
+    json_t *doc, *recipients = NULL, *tag = NULL;
+    const struct jspec spec[] = {
+        JSPEC_STR("name", &c.pkg.name, JSPEC_REQUIRED | JSPEC_NONEMPTY, NAME_MAX_CHARS),
+        JSPEC_STR("description", &c.pkg.description, JSPEC_REQUIRED | JSPEC_MULTILINE,
+                  DESCRIPTION_MAX_CHARS),
+        JSPEC_ANY("recipients", &recipients, JSPEC_REQUIRED),
+        JSPEC_STR("password", &password, 0, LINK_PASSWORD_MAX),
+        JSPEC_INT("access_limit", &c.pkg.access_limit, 0, 0, 1000000),
+        JSPEC_ANY("tag", &tag, 0),
+        JSPEC_STR("teamspace_id", &c.pkg.teamspace_id, 0, ID_LEN),
+        JSPEC_END,
+    };
+    int64_t now = clock_now_ms();
+    struct store *s;
+    enum store_rc rc;
+
+    if (!api_team_or_reply(rq, TEAM_PACKAGES, &me) || !api_body_or_reply(rq, spec, &doc))
+        return;
+    if (!recipients_or_reply(rq, recipients, &c.pkg.recipients)) {
+        json_decref(doc);
+        return;
+    }
+    api_tag_ref_parse(tag, &rq->arena, &c.tag);
+    json_decref(doc);
+    if (c.pkg.teamspace_id && c.pkg.teamspace_id[0] == '\0')
+        c.pkg.teamspace_id = NULL;
+    if (c.pkg.teamspace_id && !id_is_valid(str_from(c.pkg.teamspace_id))) {
+        resp_error(rq, ERR_INVALID_FIELD, "teamspace_id: not a teamspace of this team");
+        return;
+    }
+    if (password && password[0]) {
+        char *hash = auth_password_hash(str_from(password));
+
+        if (!hash) {
+            resp_error(rq, ERR_INTERNAL, "cannot hash the password");
+            return;
+        }
+        c.pkg.password_hash = arena_strdup(&rq->arena, hash);
+        free(hash);
+    }
+    if (!api_store_or_reply(rq, &s))
+        return;
+    id_new(c.pkg.id);
+    memcpy(c.pkg.team_id, me.team_id, sizeof(c.pkg.team_id));
+    c.pkg.sender_user_id = me.user_id;
+    c.pkg.sender = me.email;
+    c.pkg.state = PACKAGE_NEW;
+    c.pkg.expiry = now + DEFAULT_PERIOD_MS;
+    c.pkg.usage_updated_at = TIME_UNSET;
+    c.pkg.created_at = c.pkg.updated_at = now;
+    rc = store_run(s, "packages.create", STORE_WRITE, create_txn, &c);
+    if (rc < 0) {
+        api_reply_store(rq, rc);
+        return;
+    }
+    if (c.bad_teamspace) {
+        resp_error(rq, ERR_INVALID_FIELD,
+                   "teamspace_id: not a teamspace of this team that you are in");
+        return;
+    }
+    if (rc != STORE_ONE) {
+        api_reply_store(rq, STORE_HARD);
+        return;
+    }
+    resp_json(rq, 201, package_json_for(rq, &c.pkg));
+}
+
+/* ---- lists ---- */
+
+static const char *const sort_names[PACKAGE_SORT_COUNT] = {
+    [PACKAGE_SORT_CREATED_AT] = "created_at",
+    [PACKAGE_SORT_NAME] = "name",
+    [PACKAGE_SORT_SIZE] = "size",
+    [PACKAGE_SORT_USAGE] = "usage_total_bytes",
+    [PACKAGE_SORT_EXPIRY] = "expiry",
+    [PACKAGE_SORT_SENDER] = "sender",
+    [PACKAGE_SORT_STATE] = "status",
+    [PACKAGE_SORT_TEAMSPACE] = "teamspace_id",
+};
+
+static bool sort_or_reply(struct req *rq, struct package_query *q)
+{
+    struct str v;
+
+    q->sort = PACKAGE_SORT_CREATED_AT;
+    q->desc = true; /* newest first unless asked otherwise */
+    if (!req_query(rq, "sort", &v) || v.len == 0)
+        return true;
+    q->desc = v.ptr[0] == '-';
+    if (q->desc || v.ptr[0] == '+')
+        v.ptr++, v.len--;
+    for (size_t i = 0; i < PACKAGE_SORT_COUNT; i++) {
+        if (str_eq_cstr(v, sort_names[i])) {
+            q->sort = (enum package_sort)i;
+            return true;
+        }
+    }
+    resp_error(rq, ERR_INVALID_QUERY,
+               "sort: must be one of name, created_at, size, usage_total_bytes, expiry, sender, "
+               "status, teamspace_id, each optionally preceded by '-'");
+    return false;
+}
+
+/* status: repeated keys ("status=a&status=b", also "status[]=") and comma lists. */
+static bool status_or_reply(struct req *rq, struct package_query *q)
+{
+    bool any = false;
+
+    q->states = 0;
+    for (size_t i = 0; i < rq->nquery; i++) {
+        struct str rest, one;
+
+        if (!str_eq_cstr(rq->query[i].name, "status") &&
+            !str_eq_cstr(rq->query[i].name, "status[]"))
+            continue;
+        rest = rq->query[i].value;
+        while (str_next(&rest, ',', &one)) {
+            enum package_state st;
+
+            one = str_trim(one);
+            if (one.len == 0)
+                continue;
+            st = package_state_parse(one);
+            if (!st) {
+                resp_error(rq, ERR_INVALID_QUERY,
+                           "status: must be new, finalized, expired or archived");
+                return false;
+            }
+            q->states |= PACKAGE_STATE_BIT(st);
+            any = true;
+        }
+    }
+    if (!any)
+        q->states = PACKAGE_STATE_BIT(PACKAGE_FINALIZED) | PACKAGE_STATE_BIT(PACKAGE_EXPIRED);
+    return true;
+}
+
+/* A comma list of ids as a JSON array in the arena; NULL when the parameter is absent. */
+static bool ids_or_reply(struct req *rq, const char *name, const char **out)
+{
+    struct str v, rest, one;
+    json_t *list;
+    char *text;
+
+    *out = NULL;
+    if (!req_query(rq, name, &v))
+        return true;
+    list = json_array();
+    rest = v;
+    while (str_next(&rest, ',', &one)) {
+        one = str_trim(one);
+        if (one.len == 0)
+            continue;
+        if (!id_is_valid(one) || json_array_size(list) >= FILTER_IDS_MAX) {
+            json_decref(list);
+            resp_error(rq, ERR_INVALID_QUERY,
+                       "%s: must be a comma-separated list of at most %d ids", name,
+                       FILTER_IDS_MAX);
+            return false;
+        }
+        json_array_append_new(list, json_stringn(one.ptr, one.len));
+    }
+    text = json_dumps(list, JSON_COMPACT);
+    json_decref(list);
+    *out = arena_strdup(&rq->arena, text);
+    free(text);
+    return true;
+}
+
+static bool date_or_reply(struct req *rq, const char *name, int64_t *out)
+{
+    struct str v;
+
+    *out = TIME_UNSET;
+    if (!req_query(rq, name, &v) || v.len == 0)
+        return true;
+    if (!time_parse_iso(v, out)) {
+        resp_error(rq, ERR_INVALID_QUERY, "%s: must be an ISO 8601 date or date-time", name);
+        return false;
+    }
+    return true;
+}
+
+static bool text_or_reply(struct req *rq, const char *name, size_t max, const char **out)
+{
+    struct str v;
+
+    *out = NULL;
+    if (!req_query(rq, name, &v) || v.len == 0)
+        return true;
+    if (utf8_length(v) > max || memchr(v.ptr, '\0', v.len)) {
+        resp_error(rq, ERR_INVALID_QUERY, "%s: must be at most %zu characters", name, max);
+        return false;
+    }
+    *out = arena_strndup(&rq->arena, v.ptr, v.len);
+    return true;
+}
+
+struct list_ctx {
+    struct package_query q;
+    struct arena *a;
+    struct package *list;
+    size_t n;
+    int64_t total;
+};
+
+static enum store_rc list_txn(struct store *s, void *vctx)
+{
+    struct list_ctx *c = vctx;
+
+    return store_packages_list(s, &c->q, c->a, &c->list, &c->n, &c->total);
+}
+
+/* Runs @c's query and answers with the records (as a page when @paged, else a bare array). */
+static void list_reply(struct req *rq, struct list_ctx *c, bool paged)
+{
+    struct store *s;
+    enum store_rc rc;
+    json_t *records;
+
+    if (!api_store_or_reply(rq, &s))
+        return;
+    rc = store_run(s, "packages.list", STORE_READ, list_txn, c);
+    if (rc < 0) {
+        api_reply_store(rq, rc);
+        return;
+    }
+    records = json_array();
+    for (size_t i = 0; i < c->n; i++) {
+        json_t *o = package_json_for(rq, &c->list[i]);
+
+        if (!paged)
+            json_object_set_new(o, "links", json_array());
+        json_array_append_new(records, o);
+    }
+    resp_json(rq, 200, paged ? api_page_json(c->total, records) : records);
+}
+
+void api_packages_list(struct req *rq)
+{
+    struct membership me;
+    struct list_ctx c = { .a = &rq->arena };
+    const char *sender;
+
+    if (!api_team_or_reply(rq, TEAM_PACKAGES, &me) || !api_page_or_reply(rq, 50, &c.q.page) ||
+        !sort_or_reply(rq, &c.q) || !status_or_reply(rq, &c.q) ||
+        !text_or_reply(rq, "name", NAME_MAX_CHARS, &c.q.name) ||
+        !text_or_reply(rq, "sender", 254, &sender) || !ids_or_reply(rq, "tags", &c.q.tags_json) ||
+        !ids_or_reply(rq, "teamspaces", &c.q.teamspaces_json) ||
+        !date_or_reply(rq, "created_at_start", &c.q.created_start) ||
+        !date_or_reply(rq, "created_at_end", &c.q.created_end))
+        return;
+    if (sender) {
+        char *lower = arena_strdup(&rq->arena, sender);
+
+        for (char *p = lower; *p; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p - 'A' + 'a');
+        c.q.sender = lower;
+    }
+    c.q.team_id = me.team_id;
+    c.q.scope = scope_of(&me);
+    list_reply(rq, &c, true);
+}
+
+/* A legacy boolean flag: 1/0, true/false, yes/no, on/off. */
+static bool flag_or_reply(struct req *rq, const char *name, bool dflt, bool *out)
+{
+    static const char *const yes[] = { "1", "true", "yes", "on" };
+    static const char *const no[] = { "0", "false", "no", "off" };
+    struct str v;
+
+    *out = dflt;
+    if (!req_query(rq, name, &v) || v.len == 0)
+        return true;
+    for (size_t i = 0; i < ARRAY_LEN(yes); i++) {
+        if (str_eq_nocase(v, yes[i]))
+            return (*out = true);
+        if (str_eq_nocase(v, no[i]))
+            return !(*out = false);
+    }
+    resp_error(rq, ERR_INVALID_QUERY, "%s: must be true or false (or 1 or 0)", name);
+    return false;
+}
+
+void api_packages_list_legacy(struct req *rq)
+{
+    struct membership me;
+    struct list_ctx c = { .a = &rq->arena };
+    bool expired, finalized, fresh, archived;
+
+    if (!api_team_or_reply(rq, TEAM_PACKAGES, &me) ||
+        !flag_or_reply(rq, "expired", true, &expired) ||
+        !flag_or_reply(rq, "finalized", true, &finalized) ||
+        !flag_or_reply(rq, "new", false, &fresh) ||
+        !flag_or_reply(rq, "archived", false, &archived))
+        return;
+    c.q.states = (expired ? PACKAGE_STATE_BIT(PACKAGE_EXPIRED) : 0) |
+                 (finalized ? PACKAGE_STATE_BIT(PACKAGE_FINALIZED) : 0) |
+                 (fresh ? PACKAGE_STATE_BIT(PACKAGE_NEW) : 0) |
+                 (archived ? PACKAGE_STATE_BIT(PACKAGE_ARCHIVED) : 0);
+    c.q.team_id = me.team_id;
+    c.q.scope = scope_of(&me);
+    c.q.sort = PACKAGE_SORT_CREATED_AT;
+    c.q.desc = true;
+    c.q.created_start = c.q.created_end = TIME_UNSET;
+    list_reply(rq, &c, false);
+}
+
+/* ---- one package ---- */
+
+/* Whether the member @me may see @p. */
+static bool can_see(const struct membership *me, const struct package *p)
+{
+    if (strcmp(p->team_id, me->team_id) != 0 || !role_can(me->role, TEAM_PACKAGES))
+        return false;
+    if (role_can(me->role, TEAM_ALL_PACKAGES))
+        return true;
+    if (p->sender_user_id && strcmp(p->sender_user_id, me->user_id) == 0)
+        return true;
+    for (size_t i = 0; p->teamspace_id && i < me->nteamspaces; i++)
+        if (strcmp(me->teamspace_ids[i], p->teamspace_id) == 0)
+            return true;
+    return false;
+}
+
+struct get_ctx {
+    const char *id;
+    struct arena *a;
+    struct package pkg;
+};
+
+static enum store_rc get_txn(struct store *s, void *vctx)
+{
+    struct get_ctx *c = vctx;
+
+    return store_package_get(s, c->id, c->a, &c->pkg);
+}
+
+void api_packages_get(struct req *rq)
+{
+    struct membership me;
+    struct get_ctx c = { .a = &rq->arena };
+    char id[ID_LEN + 1];
+    struct store *s;
+    enum store_rc rc;
+
+    if (!api_team_or_reply(rq, TEAM_PACKAGES, &me) ||
+        !api_id_param_or_reply(rq, "package_id", id) || !api_store_or_reply(rq, &s))
+        return;
+    c.id = id;
+    rc = store_run(s, "packages.get", STORE_READ, get_txn, &c);
+    if (rc < 0) {
+        api_reply_store(rq, rc);
+        return;
+    }
+    if (rc == STORE_NONE || !can_see(&me, &c.pkg)) {
+        resp_error(rq, ERR_NOT_FOUND, "no such package");
+        return;
+    }
+    resp_json(rq, 200, package_json_for(rq, &c.pkg));
+}
+
+/* ---- management with a package token ---- */
+
+struct update_ctx {
+    struct package pkg;
+    struct tag_ref tag;
+    struct arena *a;
+};
+
+static enum store_rc update_txn(struct store *s, void *vctx)
+{
+    struct update_ctx *c = vctx;
+    enum store_rc rc;
+
+    rc = api_tag_resolve(s, c->pkg.team_id, &c->tag, c->a, &c->pkg.tag_id);
+    if (rc < 0)
+        return rc;
+    rc = store_package_update(s, &c->pkg);
+    if (rc != STORE_ONE)
+        return rc < 0 ? rc : STORE_HARD;
+    return store_package_get(s, c->pkg.id, c->a, &c->pkg);
+}
+
+static void save_reply(struct req *rq, struct update_ctx *c, unsigned status)
+{
+    struct store *s;
+    enum store_rc rc;
+
+    if (!api_store_or_reply(rq, &s))
+        return;
+    c->pkg.updated_at = clock_now_ms();
+    rc = store_run(s, "packages.update", STORE_WRITE, update_txn, c);
+    if (rc < 0) {
+        api_reply_store(rq, rc);
+        return;
+    }
+    if (status == 204)
+        resp_empty(rq, 204);
+    else
+        resp_json(rq, status, package_json_for(rq, &c->pkg));
+}
+
+static bool state_in_or_reply(struct req *rq, const struct package *p, unsigned states,
+                              const char *what)
+{
+    if (states & PACKAGE_STATE_BIT(p->state))
+        return true;
+    resp_error(rq, ERR_CONFLICT, "the package is %s: %s", package_state_name(p->state), what);
+    return false;
+}
+
+void api_package_update(struct req *rq)
+{
+    struct update_ctx c = { .a = &rq->arena };
+    json_t *doc, *recipients = NULL, *tag = NULL;
+    char *name = NULL;
+    bool has_name = false;
+    const struct jspec spec[] = {
+        { .name = "name",
+          .type = JSPEC_T_STRING,
+          .flags = JSPEC_NONEMPTY,
+          .max_len = NAME_MAX_CHARS,
+          .out = &name,
+          .present = &has_name },
+        JSPEC_STR("description", &c.pkg.description, JSPEC_MULTILINE, DESCRIPTION_MAX_CHARS),
+        JSPEC_ANY("recipients", &recipients, 0),
+        JSPEC_INT("access_limit", &c.pkg.access_limit, 0, 0, 1000000),
+        JSPEC_ANY("tag", &tag, 0),
+        JSPEC_END,
+    };
+
+    if (!api_package_or_reply(rq, true, &c.pkg) ||
+        !state_in_or_reply(rq, &c.pkg,
+                           PACKAGE_STATE_BIT(PACKAGE_NEW) | PACKAGE_STATE_BIT(PACKAGE_FINALIZED),
+                           "only new and finalized packages can be changed") ||
+        !api_body_or_reply(rq, spec, &doc))
+        return;
+    if (has_name && !name) {
+        json_decref(doc);
+        resp_error(rq, ERR_INVALID_FIELD, "name: must not be null");
+        return;
+    }
+    if (name)
+        c.pkg.name = name;
+    if (!c.pkg.description)
+        c.pkg.description = "";
+    if (recipients && !json_is_null(recipients) &&
+        !recipients_or_reply(rq, recipients, &c.pkg.recipients)) {
+        json_decref(doc);
+        return;
+    }
+    /* A missing or empty tag object takes the tag off, as the tags document says. */
+    api_tag_ref_parse(tag, &rq->arena, &c.tag);
+    json_decref(doc);
+    save_reply(rq, &c, 200);
+}
+
+void api_package_expiry(struct req *rq)
+{
+    struct update_ctx c = { .a = &rq->arena };
+    int64_t expiry = TIME_UNSET;
+    bool unlimited = false, has_expiry = false;
+    const struct jspec spec[] = {
+        { .name = "expiry", .type = JSPEC_T_TIME, .out = &expiry, .present = &has_expiry },
+        JSPEC_BOOL("unlimited_storage", &unlimited, 0),
+        JSPEC_END,
+    };
+    json_t *doc;
+
+    if (!api_package_or_reply(rq, true, &c.pkg) ||
+        !state_in_or_reply(rq, &c.pkg, PACKAGE_STATE_BIT(PACKAGE_FINALIZED),
+                           "only a finalized package's expiry can be changed") ||
+        !api_body_or_reply(rq, spec, &doc))
+        return;
+    json_decref(doc);
+    if (!unlimited && (!has_expiry || expiry == TIME_UNSET)) {
+        resp_error(rq, ERR_INVALID_FIELD, "expiry: is required unless unlimited_storage is true");
+        return;
+    }
+    if (!unlimited && expiry <= clock_now_ms()) {
+        resp_error(rq, ERR_INVALID_FIELD, "expiry: must be in the future");
+        return;
+    }
+    c.pkg.unlimited_storage = unlimited;
+    c.pkg.expiry = unlimited ? TIME_UNSET : expiry;
+    c.pkg.custom_expiry = true;
+    c.tag = (struct tag_ref){ .id = c.pkg.tag_id };
+    save_reply(rq, &c, 200);
+}
+
+void api_package_delete(struct req *rq)
+{
+    struct update_ctx c = { .a = &rq->arena };
+
+    if (!api_package_or_reply(rq, true, &c.pkg))
+        return;
+    /* Deleting is expiring now: the bytes go, the name and recipients stay. */
+    if (c.pkg.state == PACKAGE_NEW || c.pkg.state == PACKAGE_FINALIZED) {
+        c.pkg.state = PACKAGE_EXPIRED;
+        c.pkg.expiry = clock_now_ms();
+    }
+    c.tag = (struct tag_ref){ .id = c.pkg.tag_id };
+    save_reply(rq, &c, 204);
+}
+
+static void move_one(struct req *rq, enum package_state from, enum package_state to)
+{
+    struct update_ctx c = { .a = &rq->arena };
+
+    if (!api_package_or_reply(rq, true, &c.pkg) ||
+        !state_in_or_reply(rq, &c.pkg, PACKAGE_STATE_BIT(from),
+                           to == PACKAGE_ARCHIVED ? "only expired packages can be archived"
+                                                  : "only archived packages can be unarchived"))
+        return;
+    c.pkg.state = to;
+    c.tag = (struct tag_ref){ .id = c.pkg.tag_id };
+    save_reply(rq, &c, 204);
+}
+
+void api_package_archive(struct req *rq)
+{
+    move_one(rq, PACKAGE_EXPIRED, PACKAGE_ARCHIVED);
+}
+
+void api_package_unarchive(struct req *rq)
+{
+    move_one(rq, PACKAGE_ARCHIVED, PACKAGE_EXPIRED);
+}
+
+/* ---- in bulk, by expiry window ---- */
+
+struct move_ctx {
+    const char *team_id;
+    bool inbox;
+    struct package_scope scope;
+    enum package_state from, to;
+    int64_t start, end, updated;
+};
+
+static enum store_rc move_txn(struct store *s, void *vctx)
+{
+    struct move_ctx *c = vctx;
+
+    return store_packages_move_by_expiry(s, c->team_id, c->inbox, &c->scope, c->from, c->to,
+                                         c->start, c->end, clock_now_ms(), &c->updated);
+}
+
+static void move_many(struct req *rq, bool inbox, enum package_state from, enum package_state to)
+{
+    struct membership me;
+    struct move_ctx c = { .inbox = inbox, .from = from, .to = to };
+    int64_t start = TIME_UNSET, end = TIME_UNSET;
+    const struct jspec spec[] = {
+        JSPEC_TIME("expiry_start", &start, 0),
+        JSPEC_TIME("expiry_end", &end, 0),
+        JSPEC_END,
+    };
+    struct store *s;
+    enum store_rc rc;
+    json_t *doc;
+
+    if (!api_team_or_reply(rq, TEAM_PACKAGES, &me) || !api_body_or_reply(rq, spec, &doc))
+        return;
+    json_decref(doc);
+    if (!api_store_or_reply(rq, &s))
+        return;
+    /* Both default to the zero time, as documented: the earliest instant there is. */
+    c.start = start == TIME_UNSET ? TIME_MIN_MS : start;
+    c.end = end == TIME_UNSET ? TIME_MIN_MS : end;
+    c.team_id = me.team_id;
+    c.scope = scope_of(&me);
+    rc = store_run(s, "packages.move", STORE_WRITE, move_txn, &c);
+    if (rc < 0) {
+        api_reply_store(rq, rc);
+        return;
+    }
+    resp_json(rq, 200, json_pack("{s:I}", "total_updated", (json_int_t)c.updated));
+}
+
+void api_team_archive(struct req *rq)
+{
+    move_many(rq, false, PACKAGE_EXPIRED, PACKAGE_ARCHIVED);
+}
+
+void api_team_unarchive(struct req *rq)
+{
+    move_many(rq, false, PACKAGE_ARCHIVED, PACKAGE_EXPIRED);
+}
+
+void api_inbox_archive(struct req *rq)
+{
+    move_many(rq, true, PACKAGE_EXPIRED, PACKAGE_ARCHIVED);
+}
+
+void api_inbox_unarchive(struct req *rq)
+{
+    move_many(rq, true, PACKAGE_ARCHIVED, PACKAGE_EXPIRED);
+}
