@@ -63,9 +63,10 @@ static json_t *package_json(const struct package *p, const char *token)
 static json_t *package_json_for(struct req *rq, const struct package *p)
 {
     const struct principal *who = api_principal(rq);
-    char *token =
-        auth_package_token_new(api_env(rq)->secret, p->id, PACKAGE_LEVEL_FULL,
-                               who->user.id[0] ? who->user.id : NULL, clock_now_ms() / 1000);
+    /* A token handed out under a package token keeps the user it was first issued to. */
+    const char *uid = who->kind == PRINCIPAL_PACKAGE ? who->grant.user_id : who->user.id;
+    char *token = auth_package_token_new(api_env(rq)->secret, p->id, PACKAGE_LEVEL_FULL,
+                                         uid[0] ? uid : NULL, clock_now_ms() / 1000);
     json_t *o = package_json(p, token);
 
     free(token);
