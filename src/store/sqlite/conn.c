@@ -54,6 +54,38 @@ sqlite3_stmt *sq_stmt(struct sqlite_store *q, const char *sql)
     return st;
 }
 
+sqlite3_stmt *sq_stmt_keyed(struct sqlite_store *q, uint32_t key)
+{
+    for (size_t i = 0; i < q->nkcache; i++) {
+        if (q->kcache[i].key == key) {
+            sqlite3_reset(q->kcache[i].st);
+            sqlite3_clear_bindings(q->kcache[i].st);
+            return q->kcache[i].st;
+        }
+    }
+    return NULL;
+}
+
+sqlite3_stmt *sq_stmt_keep(struct sqlite_store *q, uint32_t key, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+
+    if (sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        LOG_BUG("cannot prepare statement: %s: %s", sqlite3_errmsg(q->db), sql);
+        return NULL;
+    }
+    /* A full cache drops its oldest entry: the combinations in use are few. */
+    if (q->nkcache == SQL_CACHE_MAX) {
+        sqlite3_finalize(q->kcache[0].st);
+        memmove(&q->kcache[0], &q->kcache[1], (SQL_CACHE_MAX - 1) * sizeof(q->kcache[0]));
+        q->nkcache--;
+    }
+    q->kcache[q->nkcache].key = key;
+    q->kcache[q->nkcache].st = st;
+    q->nkcache++;
+    return st;
+}
+
 enum store_rc sq_fail(struct sqlite_store *q, int rc, const char *what)
 {
     int prim = rc & 0xff;
@@ -226,6 +258,8 @@ static void sqlite_close(struct store *s)
 
     for (size_t i = 0; i < q->ncache; i++)
         sqlite3_finalize(q->cache[i].st);
+    for (size_t i = 0; i < q->nkcache; i++)
+        sqlite3_finalize(q->kcache[i].st);
     sqlite3_close(q->db);
     free(q);
 }

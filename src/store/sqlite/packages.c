@@ -9,11 +9,23 @@
 #define LOG_COMPONENT "store.sqlite"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/str.h"
 #include "store/sqlite/sqlite_int.h"
 
 #define STORE_OP(name, params, args) enum store_rc sqlite_##name params;
 #include "store/store_ops.def"
 #undef STORE_OP
+
+/* Characters (UTF-8 code points) of @s. */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
 
 /* Binds by parameter name. A name the statement does not use gives index 0, which SQLite
  * refuses harmlessly (SQLITE_RANGE): one binder serves statements that use different fields. */
@@ -264,39 +276,104 @@ enum store_rc sqlite_package_update(struct store *s, const struct package *p)
     return sq_exec(q, st, "package update");
 }
 
-/* The filters of a package list; every one that is absent is bound as NULL. */
-#define PKG_WHERE                                                                                  \
-    "WHERE p.team_id = :team AND p.inbox = :inbox "                                                \
-    "AND (:portal IS NULL OR p.portal_id = :portal) "                                              \
-    "AND p.state IN (SELECT value FROM json_each(:states)) "                                       \
-    "AND (:all OR p.sender_user_id = :uid OR p.teamspace_id IN "                                   \
-    "(SELECT teamspace_id FROM teamspace_members WHERE membership_id = :mid)) "                    \
-    "AND (:name IS NULL OR p.name LIKE :name ESCAPE '\\') "                                        \
-    "AND (:sender IS NULL OR p.sender = :sender) "                                                 \
-    "AND (:tags IS NULL OR p.tag_id IN (SELECT value FROM json_each(:tags))) "                     \
-    "AND (:spaces IS NULL OR p.teamspace_id IN (SELECT value FROM json_each(:spaces))) "           \
-    "AND (:cstart IS NULL OR p.created_at >= :cstart) "                                            \
-    "AND (:cend IS NULL OR p.created_at <= :cend) "
-
-/* Ties are broken by id in the same direction, so pages never overlap or skip. */
-#define LIST_SQL(col, dir)                                                                         \
-    "SELECT " PKG_COLS PKG_FROM PKG_WHERE "ORDER BY " col " " dir ", p.id " dir                    \
-    " LIMIT :limit OFFSET :offset"
-#define LIST_PAIR(col)                                                                             \
-    {                                                                                              \
-        LIST_SQL(col, "ASC"), LIST_SQL(col, "DESC")                                                \
-    }
-
-static const char *const list_sql[PACKAGE_SORT_COUNT][2] = {
-    [PACKAGE_SORT_CREATED_AT] = LIST_PAIR("p.created_at"),
-    [PACKAGE_SORT_NAME] = LIST_PAIR("p.name"),
-    [PACKAGE_SORT_SIZE] = LIST_PAIR("p.size"),
-    [PACKAGE_SORT_USAGE] = LIST_PAIR("p.usage_total_bytes"),
-    [PACKAGE_SORT_EXPIRY] = LIST_PAIR("p.expiry"),
-    [PACKAGE_SORT_SENDER] = LIST_PAIR("p.sender"),
-    [PACKAGE_SORT_STATE] = LIST_PAIR("p.state"),
-    [PACKAGE_SORT_TEAMSPACE] = LIST_PAIR("p.teamspace_id"),
+/*
+ * A list statement is assembled from fixed parts: which filters are present picks the parts
+ * (so SQLite can use the index that fits each one; "(:x IS NULL OR …)" would defeat it), the
+ * values are bound. The statement is prepared once per connection per combination.
+ */
+enum list_part {
+    PART_PORTAL = 1 << 0,
+    PART_SCOPE = 1 << 1,
+    PART_NAME_FTS = 1 << 2,
+    PART_NAME_LIKE = 1 << 3,
+    PART_SENDER = 1 << 4,
+    PART_TAGS = 1 << 5,
+    PART_SPACES = 1 << 6,
+    PART_CSTART = 1 << 7,
+    PART_CEND = 1 << 8,
+    PART_COUNT = 1 << 9, /* the count, not the page */
 };
+
+static const struct {
+    enum list_part part;
+    const char *sql;
+} where_parts[] = {
+    { PART_PORTAL, "AND p.portal_id = :portal " },
+    { PART_SCOPE, "AND (p.sender_user_id = :uid OR p.teamspace_id IN "
+                  "(SELECT teamspace_id FROM teamspace_members WHERE membership_id = :mid)) " },
+    { PART_NAME_FTS, "AND p.seq IN (SELECT rowid FROM packages_names WHERE packages_names "
+                     "MATCH :name_phrase) " },
+    { PART_NAME_LIKE, "AND p.name LIKE :name_like ESCAPE '\\' " },
+    { PART_SENDER, "AND p.sender = :sender " },
+    { PART_TAGS, "AND p.tag_id IN (SELECT value FROM json_each(:tags)) " },
+    { PART_SPACES, "AND p.teamspace_id IN (SELECT value FROM json_each(:spaces)) " },
+    { PART_CSTART, "AND p.created_at >= :cstart " },
+    { PART_CEND, "AND p.created_at <= :cend " },
+};
+
+static const char *const sort_columns[PACKAGE_SORT_COUNT] = {
+    [PACKAGE_SORT_CREATED_AT] = "p.created_at",
+    [PACKAGE_SORT_NAME] = "p.name",
+    [PACKAGE_SORT_SIZE] = "p.size",
+    [PACKAGE_SORT_USAGE] = "p.usage_total_bytes",
+    [PACKAGE_SORT_EXPIRY] = "p.expiry",
+    [PACKAGE_SORT_SENDER] = "p.sender",
+    [PACKAGE_SORT_STATE] = "p.state",
+    [PACKAGE_SORT_TEAMSPACE] = "p.teamspace_id",
+};
+
+/* Trigram search needs three characters; shorter names are matched with LIKE. */
+static unsigned parts_of(const struct package_query *q)
+{
+    unsigned parts = 0;
+
+    if (q->portal_id)
+        parts |= PART_PORTAL;
+    if (!q->scope.all)
+        parts |= PART_SCOPE;
+    if (q->name)
+        parts |= utf8_chars(q->name) >= 3 ? PART_NAME_FTS : PART_NAME_LIKE;
+    if (q->sender)
+        parts |= PART_SENDER;
+    if (q->tags_json)
+        parts |= PART_TAGS;
+    if (q->teamspaces_json)
+        parts |= PART_SPACES;
+    if (q->created_start != TIME_UNSET)
+        parts |= PART_CSTART;
+    if (q->created_end != TIME_UNSET)
+        parts |= PART_CEND;
+    return parts;
+}
+
+static sqlite3_stmt *list_stmt(struct sqlite_store *q, unsigned parts, enum package_sort sort,
+                               bool desc)
+{
+    uint32_t key = parts << 8 | (uint32_t)sort << 1 | desc;
+    const char *dir = desc ? "DESC" : "ASC";
+    sqlite3_stmt *st = sq_stmt_keyed(q, key);
+    struct sbuf sb;
+
+    if (st)
+        return st;
+    sbuf_init(&sb, 8192);
+    if (parts & PART_COUNT)
+        sbuf_adds(&sb, "SELECT count(*) FROM packages p ");
+    else
+        sbuf_adds(&sb, "SELECT " PKG_COLS PKG_FROM);
+    sbuf_adds(&sb, "WHERE p.team_id = :team AND p.inbox = :inbox "
+                   "AND p.state IN (SELECT value FROM json_each(:states)) ");
+    for (size_t i = 0; i < ARRAY_LEN(where_parts); i++)
+        if (parts & where_parts[i].part)
+            sbuf_adds(&sb, where_parts[i].sql);
+    /* Ties are broken by id in the same direction, so pages never overlap or skip. */
+    if (!(parts & PART_COUNT))
+        sbuf_addf(&sb, "ORDER BY %s %s, p.id %s LIMIT :limit OFFSET :offset", sort_columns[sort],
+                  dir, dir);
+    st = sb.overflow ? NULL : sq_stmt_keep(q, key, sb.buf);
+    sbuf_release(&sb);
+    return st;
+}
 
 /* The JSON array of the names of the states in @set. */
 static char *states_json(unsigned set, struct arena *a)
@@ -330,50 +407,83 @@ static char *like_pattern(const char *s, struct arena *a)
     return out;
 }
 
-static void bind_filters(sqlite3_stmt *st, const struct package_query *q, const char *states,
-                         const char *name)
+/* An FTS5 phrase that matches @s literally: quoted, with its quotes doubled. */
+static char *fts_phrase(const char *s, struct arena *a)
+{
+    size_t n = strlen(s), k = 0;
+    char *out = arena_alloc(a, 2 * n + 3);
+
+    out[k++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"')
+            out[k++] = '"';
+        out[k++] = s[i];
+    }
+    out[k++] = '"';
+    out[k] = '\0';
+    return out;
+}
+
+static void bind_query(sqlite3_stmt *st, const struct package_query *q, struct arena *a)
 {
     bind_text(st, ":team", q->team_id);
     bind_int(st, ":inbox", q->inbox);
+    bind_text(st, ":states", states_json(q->states, a));
     bind_text(st, ":portal", q->portal_id);
-    bind_text(st, ":states", states);
-    bind_int(st, ":all", q->scope.all);
     bind_text(st, ":uid", q->scope.user_id);
     bind_text(st, ":mid", q->scope.membership_id);
-    bind_text(st, ":name", name);
+    if (q->name) {
+        bind_text(st, ":name_phrase", fts_phrase(q->name, a));
+        bind_text(st, ":name_like", like_pattern(q->name, a));
+    }
     bind_text(st, ":sender", q->sender);
     bind_text(st, ":tags", q->tags_json);
     bind_text(st, ":spaces", q->teamspaces_json);
-    bind_time(st, ":cstart", q->created_start);
-    bind_time(st, ":cend", q->created_end);
+    bind_int(st, ":cstart", q->created_start);
+    bind_int(st, ":cend", q->created_end);
+}
+
+/* The number of matches of @pq. With no filter but the states it is the sum of the counters. */
+static enum store_rc count_matches(struct sqlite_store *q, const struct package_query *pq,
+                                   unsigned parts, struct arena *a, int64_t *total)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (parts == 0) {
+        st = sq_stmt(q, "SELECT coalesce(sum(n), 0) FROM package_counts WHERE team_id = :team "
+                        "AND inbox = :inbox AND state IN (SELECT value FROM json_each(:states))");
+    } else {
+        st = list_stmt(q, parts | PART_COUNT, 0, false);
+    }
+    if (!st)
+        return STORE_HARD;
+    bind_query(st, pq, a);
+    rc = sqlite3_step(st);
+    *total = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? STORE_ONE : sq_fail(q, rc, "packages count");
 }
 
 enum store_rc sqlite_packages_list(struct store *s, const struct package_query *pq, struct arena *a,
                                    struct package **out, size_t *n, int64_t *total)
 {
     struct sqlite_store *q = to_sqlite(s);
-    const char *states = states_json(pq->states, a);
-    const char *name = pq->name ? like_pattern(pq->name, a) : NULL;
+    unsigned parts = parts_of(pq);
     sqlite3_stmt *st;
-    int rc;
+    enum store_rc rc;
 
     *out = NULL;
     *n = 0;
     if ((unsigned)pq->sort >= PACKAGE_SORT_COUNT)
         return STORE_HARD;
-    st = sq_stmt(q, "SELECT count(*) FROM packages p " PKG_WHERE);
+    rc = count_matches(q, pq, parts, a, total);
+    if (rc < 0)
+        return rc;
+    st = list_stmt(q, parts, pq->sort, pq->desc);
     if (!st)
         return STORE_HARD;
-    bind_filters(st, pq, states, name);
-    rc = sqlite3_step(st);
-    *total = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW)
-        return sq_fail(q, rc, "packages count");
-    st = sq_stmt(q, list_sql[pq->sort][pq->desc]);
-    if (!st)
-        return STORE_HARD;
-    bind_filters(st, pq, states, name);
+    bind_query(st, pq, a);
     bind_int(st, ":limit", pq->page.limit > 0 ? pq->page.limit : -1);
     bind_int(st, ":offset", pq->page.limit > 0 ? (pq->page.page - 1) * pq->page.limit : 0);
     return sq_read_rows(q, st, a, sizeof(**out), read_package, out, n, "packages list");

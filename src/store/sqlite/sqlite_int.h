@@ -18,6 +18,11 @@ struct sqlite_store {
         sqlite3_stmt *st;
     } cache[SQL_CACHE_MAX];
     size_t ncache;
+    struct {
+        uint32_t key; /* a statement assembled from fixed parts, named by which parts */
+        sqlite3_stmt *st;
+    } kcache[SQL_CACHE_MAX];
+    size_t nkcache;
 };
 
 /** Downcast; a handle of another backend here is our bug. */
@@ -28,6 +33,13 @@ struct sqlite_store *to_sqlite(struct store *s);
  * NULL when it does not compile (logged): our bug.
  */
 sqlite3_stmt *sq_stmt(struct sqlite_store *q, const char *sql);
+/**
+ * The prepared statement cached under @key (reset, bindings cleared), or NULL when there is none
+ * yet: the caller then assembles the text and calls sq_stmt_keep().
+ */
+sqlite3_stmt *sq_stmt_keyed(struct sqlite_store *q, uint32_t key);
+/** Prepares @sql and caches it under @key; NULL when it does not compile (logged). */
+sqlite3_stmt *sq_stmt_keep(struct sqlite_store *q, uint32_t key, const char *sql);
 /** Maps a result code of a step to a store status, logging what is not a plain conflict. */
 enum store_rc sq_fail(struct sqlite_store *q, int rc, const char *what);
 /** Binds @s as text (NULL binds SQL NULL). */

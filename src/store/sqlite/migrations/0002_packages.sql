@@ -11,7 +11,8 @@ CREATE TABLE tags (
 );
 
 CREATE TABLE packages (
-    id                 TEXT PRIMARY KEY,
+    seq                INTEGER PRIMARY KEY, -- a stable rowid, for the name index
+    id                 TEXT NOT NULL UNIQUE,
     team_id            TEXT NOT NULL REFERENCES teams (id),
     inbox              INTEGER NOT NULL DEFAULT 0,
     portal_id          TEXT,
@@ -37,14 +38,60 @@ CREATE TABLE packages (
     updated_at         INTEGER NOT NULL,
     usage_updated_at   INTEGER
 );
--- One index per sort key of the lists, so a page is read in order whatever the sort.
-CREATE INDEX packages_by_created ON packages (team_id, inbox, created_at, id);
-CREATE INDEX packages_by_name ON packages (team_id, inbox, name, id);
-CREATE INDEX packages_by_size ON packages (team_id, inbox, size, id);
-CREATE INDEX packages_by_usage ON packages (team_id, inbox, usage_total_bytes, id);
-CREATE INDEX packages_by_expiry ON packages (team_id, inbox, expiry, id);
-CREATE INDEX packages_by_sender ON packages (team_id, inbox, sender, id);
+-- One index per sort key of the lists, so a page is read in order whatever the sort; each
+-- ends with the state, so counting the matches of a filter reads only the index.
+CREATE INDEX packages_by_created ON packages (team_id, inbox, created_at, id, state);
+CREATE INDEX packages_by_name ON packages (team_id, inbox, name, id, state);
+CREATE INDEX packages_by_size ON packages (team_id, inbox, size, id, state);
+CREATE INDEX packages_by_usage ON packages (team_id, inbox, usage_total_bytes, id, state);
+CREATE INDEX packages_by_expiry ON packages (team_id, inbox, expiry, id, state);
+CREATE INDEX packages_by_sender ON packages (team_id, inbox, sender, id, state);
 CREATE INDEX packages_by_state ON packages (team_id, inbox, state, id);
-CREATE INDEX packages_by_teamspace ON packages (team_id, inbox, teamspace_id, id);
+CREATE INDEX packages_by_teamspace ON packages (team_id, inbox, teamspace_id, id, state);
+CREATE INDEX packages_by_tag ON packages (team_id, inbox, tag_id, state);
 CREATE INDEX packages_by_portal ON packages (portal_id, created_at, id);
-CREATE INDEX packages_by_tag ON packages (tag_id);
+
+-- How many packages each team has in each state, kept by triggers, so the total of an
+-- unfiltered list is a few rows' sum rather than a count over every package.
+CREATE TABLE package_counts (
+    team_id TEXT NOT NULL,
+    inbox   INTEGER NOT NULL,
+    state   TEXT NOT NULL,
+    n       INTEGER NOT NULL,
+    PRIMARY KEY (team_id, inbox, state)
+) WITHOUT ROWID;
+
+CREATE TRIGGER packages_counted_insert AFTER INSERT ON packages BEGIN
+    INSERT INTO package_counts (team_id, inbox, state, n) VALUES (NEW.team_id, NEW.inbox, NEW.state, 1)
+        ON CONFLICT (team_id, inbox, state) DO UPDATE SET n = n + 1;
+END;
+
+CREATE TRIGGER packages_counted_delete AFTER DELETE ON packages BEGIN
+    UPDATE package_counts SET n = n - 1
+        WHERE team_id = OLD.team_id AND inbox = OLD.inbox AND state = OLD.state;
+END;
+
+CREATE TRIGGER packages_counted_state AFTER UPDATE OF state ON packages
+WHEN OLD.state <> NEW.state BEGIN
+    UPDATE package_counts SET n = n - 1
+        WHERE team_id = OLD.team_id AND inbox = OLD.inbox AND state = OLD.state;
+    INSERT INTO package_counts (team_id, inbox, state, n) VALUES (NEW.team_id, NEW.inbox, NEW.state, 1)
+        ON CONFLICT (team_id, inbox, state) DO UPDATE SET n = n + 1;
+END;
+
+-- Package names by trigram, for the "name contains" filter (case-insensitive).
+CREATE VIRTUAL TABLE packages_names USING fts5 (name, content = 'packages', content_rowid = 'seq',
+    tokenize = 'trigram');
+
+CREATE TRIGGER packages_names_insert AFTER INSERT ON packages BEGIN
+    INSERT INTO packages_names (rowid, name) VALUES (NEW.seq, NEW.name);
+END;
+
+CREATE TRIGGER packages_names_delete AFTER DELETE ON packages BEGIN
+    INSERT INTO packages_names (packages_names, rowid, name) VALUES ('delete', OLD.seq, OLD.name);
+END;
+
+CREATE TRIGGER packages_names_update AFTER UPDATE OF name ON packages BEGIN
+    INSERT INTO packages_names (packages_names, rowid, name) VALUES ('delete', OLD.seq, OLD.name);
+    INSERT INTO packages_names (rowid, name) VALUES (NEW.seq, NEW.name);
+END;
