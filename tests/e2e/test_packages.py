@@ -601,7 +601,7 @@ def lists(t, srv, st):
     def pkg_delete(p):
         return srv.delete('/v1/packages/%s' % p['id'], headers={'X-Package-Token': p['access_token']})
 
-    if not t.test('list team: 15 packages by four senders, two in a teamspace, some tagged; '
+    if not t.test('list team: 15 packages by four senders, three in a teamspace, six tagged; '
                   'deleted ones expired, some of them archived', setup):
         return
 
