@@ -8,7 +8,7 @@ LISTEN   ?= 127.0.0.1:8080
 # Seconds each fuzz target runs in `make fuzz`.
 FUZZ_SECONDS ?= 60
 
-.PHONY: all build run test fuzz docs clean
+.PHONY: all build run test fuzz bench-list docs clean
 
 all: build
 
@@ -34,6 +34,12 @@ fuzz:
 	    -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 	@ninja -C $(FUZZ) --quiet
 	@fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS)
+
+# Package-list latency at 10,000 and 1,000,000 packages against nginx; BENCH_SECONDS per query.
+BENCH_SECONDS ?= 5
+bench-list: build
+	@scripts/deps.sh bench
+	@bench/list.sh $(BUILD) $(BENCH_SECONDS)
 
 docs: build
 	./$(BUILD)/consign errors > docs/errors.md

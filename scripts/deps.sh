@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: AGPL-3.0-or-later
 # Installs the Debian packages consign needs for a purpose, when any is missing.
-# usage: scripts/deps.sh run|test|fuzz
+# usage: scripts/deps.sh run|test|fuzz|bench
 # As root it installs them; as another user it prints the one apt-get line to run and fails.
 set -eu
 
@@ -10,7 +10,8 @@ case "${1:-run}" in
   run)  want="$base" ;;
   test) want="$base curl clang-format" ;;
   fuzz) want="$base clang" ;;
-  *) echo "usage: scripts/deps.sh run|test|fuzz" >&2; exit 2 ;;
+  bench) want="$base curl wrk sqlite3 nginx-light" ;;
+  *) echo "usage: scripts/deps.sh run|test|fuzz|bench" >&2; exit 2 ;;
 esac
 
 missing=""

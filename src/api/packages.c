@@ -355,17 +355,20 @@ static bool ids_or_reply(struct req *rq, const char *name, const char **out)
     return true;
 }
 
-static bool date_or_reply(struct req *rq, const char *name, int64_t *out)
+/* A date-only end of a range ("2024-05-01") means the end of that day: "on or before". */
+static bool date_or_reply(struct req *rq, const char *name, bool is_end, int64_t *out)
 {
     struct str v;
 
     *out = TIME_UNSET;
     if (!req_query(rq, name, &v) || v.len == 0)
         return true;
-    if (!time_parse_iso(v, out)) {
+    if (!time_parse_iso(v, out) || *out == TIME_UNSET) {
         resp_error(rq, ERR_INVALID_QUERY, "%s: must be an ISO 8601 date or date-time", name);
         return false;
     }
+    if (is_end && v.len == 10)
+        *out += 86400000 - 1;
     return true;
 }
 
@@ -435,8 +438,8 @@ void api_packages_list(struct req *rq)
         !text_or_reply(rq, "name", NAME_MAX_CHARS, &c.q.name) ||
         !text_or_reply(rq, "sender", 254, &sender) || !ids_or_reply(rq, "tags", &c.q.tags_json) ||
         !ids_or_reply(rq, "teamspaces", &c.q.teamspaces_json) ||
-        !date_or_reply(rq, "created_at_start", &c.q.created_start) ||
-        !date_or_reply(rq, "created_at_end", &c.q.created_end))
+        !date_or_reply(rq, "created_at_start", false, &c.q.created_start) ||
+        !date_or_reply(rq, "created_at_end", true, &c.q.created_end))
         return;
     if (sender) {
         char *lower = arena_strdup(&rq->arena, sender);
