@@ -9,6 +9,7 @@
 #include "api/api.h"
 
 #include "core/clock.h"
+#include "json/jwrite.h"
 
 #define NAME_MAX_CHARS 255
 #define DESCRIPTION_MAX_CHARS 10000
@@ -19,58 +20,93 @@
 /* Most ids in one tags= or teamspaces= filter. */
 #define FILTER_IDS_MAX 100
 
-/* The package object, as the MASV documents describe it. @token is the access token to hand
- * out (NULL for none). */
-static json_t *package_json(const struct package *p, const char *token)
-{
-    json_error_t e;
-    json_t *recipients = json_loads(p->recipients ? p->recipients : "[]", 0, &e);
-    json_t *o;
+/* Largest JSON answer a package list may give: fifty objects of bounded fields, or a legacy list. */
+#define LIST_JSON_MAX (64u << 20)
 
-    if (!json_is_array(recipients)) {
-        json_decref(recipients);
-        recipients = json_array();
-    }
-    o = json_pack("{s:I, s:s, s:b, s:o, s:b, s:s, s:s, s:o, s:s, s:s, s:s, s:o, s:s, s:I, s:s, "
-                  "s:I, s:b, s:o, s:o, s:s}",
-                  "access_limit", (json_int_t)p->access_limit, "access_token", token ? token : "",
-                  "contains_virus", p->contains_virus, "created_at", jtime(p->created_at),
-                  "custom_expiry", p->custom_expiry, "custom_metadata_id",
-                  p->custom_metadata_id ? p->custom_metadata_id : "", "description",
-                  p->description ? p->description : "", "expiry", jtime(p->expiry), "id", p->id,
-                  "name", p->name, "password", p->password_hash ? "****" : "", "recipients",
-                  recipients, "sender", p->sender, "size", (json_int_t)p->size, "state",
-                  package_state_name(p->state), "total_files", (json_int_t)p->total_files,
-                  "unlimited_storage", p->unlimited_storage, "updated_at", jtime(p->updated_at),
-                  "usage_updated_at", jtime(p->usage_updated_at), "teamspace_id",
-                  p->teamspace_id ? p->teamspace_id : "");
-    if (!o)
-        return NULL;
-    json_object_set_new(o, "teamspace",
-                        p->teamspace_id ? json_pack("{s:s, s:s}", "id", p->teamspace_id, "name",
-                                                    p->teamspace_name ? p->teamspace_name : "")
-                                        : json_null());
-    if (p->tag_id)
-        json_object_set_new(
-            o, "tag",
-            json_pack("{s:s, s:s}", "id", p->tag_id, "name", p->tag_name ? p->tag_name : ""));
-    if (p->portal_id)
-        json_object_set_new(o, "portal_id", json_string(p->portal_id));
-    return o;
-}
-
-/* The package object with a full-access token for the caller. */
-static json_t *package_json_for(struct req *rq, const struct package *p)
+/*
+ * Writes the package object, as the MASV documents describe it, with a full-access token for
+ * the caller; @legacy adds the fields of the v1.0 list. Written directly rather than through
+ * jansson: a page has fifty of them, and building them was most of a list's cost.
+ */
+static void package_write(struct jw *w, struct req *rq, const struct package *p, bool legacy)
 {
     const struct principal *who = api_principal(rq);
     /* A token handed out under a package token keeps the user it was first issued to. */
     const char *uid = who->kind == PRINCIPAL_PACKAGE ? who->grant.user_id : who->user.id;
     char *token = auth_package_token_new(api_env(rq)->secret, p->id, PACKAGE_LEVEL_FULL,
                                          uid[0] ? uid : NULL, clock_now_ms() / 1000);
-    json_t *o = package_json(p, token);
 
+    jw_object_begin(w);
+    jw_kint(w, "access_limit", p->access_limit);
+    jw_kstring(w, "access_token", token);
+    jw_kbool(w, "contains_virus", p->contains_virus);
+    jw_ktime(w, "created_at", p->created_at);
+    jw_kbool(w, "custom_expiry", p->custom_expiry);
+    jw_kstring(w, "custom_metadata_id", p->custom_metadata_id ? p->custom_metadata_id : "");
+    jw_kstring(w, "description", p->description ? p->description : "");
+    jw_ktime(w, "expiry", p->expiry);
+    jw_kstring(w, "id", p->id);
+    jw_kstring(w, "name", p->name);
+    jw_kstring(w, "password", p->password_hash ? "****" : "");
+    jw_key(w, "recipients");
+    jw_raw(w, p->recipients ? p->recipients : "[]"); /* stored as JSON we wrote */
+    jw_kstring(w, "sender", p->sender);
+    jw_kint(w, "size", p->size);
+    jw_kstring(w, "state", package_state_name(p->state));
+    jw_kint(w, "total_files", p->total_files);
+    jw_kbool(w, "unlimited_storage", p->unlimited_storage);
+    jw_ktime(w, "updated_at", p->updated_at);
+    jw_ktime(w, "usage_updated_at", p->usage_updated_at);
+    jw_kstring(w, "teamspace_id", p->teamspace_id ? p->teamspace_id : "");
+    jw_key(w, "teamspace");
+    if (p->teamspace_id) {
+        jw_object_begin(w);
+        jw_kstring(w, "id", p->teamspace_id);
+        jw_kstring(w, "name", p->teamspace_name ? p->teamspace_name : "");
+        jw_object_end(w);
+    } else {
+        jw_null(w);
+    }
+    if (p->tag_id) {
+        jw_key(w, "tag");
+        jw_object_begin(w);
+        jw_kstring(w, "id", p->tag_id);
+        jw_kstring(w, "name", p->tag_name ? p->tag_name : "");
+        jw_object_end(w);
+    }
+    if (p->portal_id) {
+        jw_kstring(w, "portal_id", p->portal_id);
+    }
+    if (legacy) {
+        jw_key(w, "links");
+        jw_array_begin(w);
+        jw_array_end(w);
+    }
+    jw_object_end(w);
     free(token);
-    return o;
+}
+
+/* Answers with a writer's text (a 500 if it outgrew its cap). */
+static void jw_reply(struct req *rq, unsigned status, struct jw *w)
+{
+    size_t len;
+    char *text = jw_take(w, &len);
+
+    if (!text) {
+        resp_error(rq, ERR_INTERNAL, "answer too large");
+        return;
+    }
+    resp_take(rq, status, "application/json", text, len);
+}
+
+/* Answers with one package object. */
+static void package_reply(struct req *rq, unsigned status, const struct package *p)
+{
+    struct jw w;
+
+    jw_init(&w, 1u << 20);
+    package_write(&w, rq, p, false);
+    jw_reply(rq, status, &w);
 }
 
 /*
@@ -250,7 +286,7 @@ void api_packages_create(struct req *rq)
         api_reply_store(rq, STORE_HARD);
         return;
     }
-    resp_json(rq, 201, package_json_for(rq, &c.pkg));
+    package_reply(rq, 201, &c.pkg);
 }
 
 /* ---- lists ---- */
@@ -407,7 +443,7 @@ static void list_reply(struct req *rq, struct list_ctx *c, bool paged)
 {
     struct store *s;
     enum store_rc rc;
-    json_t *records;
+    struct jw w;
 
     if (!api_store_or_reply(rq, &s))
         return;
@@ -416,15 +452,22 @@ static void list_reply(struct req *rq, struct list_ctx *c, bool paged)
         api_reply_store(rq, rc);
         return;
     }
-    records = json_array();
-    for (size_t i = 0; i < c->n; i++) {
-        json_t *o = package_json_for(rq, &c->list[i]);
-
-        if (!paged)
-            json_object_set_new(o, "links", json_array());
-        json_array_append_new(records, o);
+    jw_init(&w, LIST_JSON_MAX);
+    if (paged) {
+        jw_object_begin(&w);
+        jw_key(&w, "metadata");
+        jw_object_begin(&w);
+        jw_kint(&w, "total", c->total);
+        jw_object_end(&w);
+        jw_key(&w, "records");
     }
-    resp_json(rq, 200, paged ? api_page_json(c->total, records) : records);
+    jw_array_begin(&w);
+    for (size_t i = 0; i < c->n; i++)
+        package_write(&w, rq, &c->list[i], !paged);
+    jw_array_end(&w);
+    if (paged)
+        jw_object_end(&w);
+    jw_reply(rq, 200, &w);
 }
 
 void api_packages_list(struct req *rq)
@@ -549,7 +592,7 @@ void api_packages_get(struct req *rq)
         resp_error(rq, ERR_NOT_FOUND, "no such package");
         return;
     }
-    resp_json(rq, 200, package_json_for(rq, &c.pkg));
+    package_reply(rq, 200, &c.pkg);
 }
 
 /* ---- management with a package token ---- */
@@ -590,7 +633,7 @@ static void save_reply(struct req *rq, struct update_ctx *c, unsigned status)
     if (status == 204)
         resp_empty(rq, 204);
     else
-        resp_json(rq, status, package_json_for(rq, &c->pkg));
+        package_reply(rq, status, &c->pkg);
 }
 
 static bool state_in_or_reply(struct req *rq, const struct package *p, unsigned states,

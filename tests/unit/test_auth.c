@@ -77,6 +77,34 @@ int main(void)
        "a high byte in the signature is refused");
     free(tampered);
     free(tok);
+    {
+        struct package_grant g;
+
+        tok = auth_package_token_new(secret, "01M8166BWWZP2J6X829RJMGMBZ", PACKAGE_LEVEL_DOWNLOAD,
+                                     NULL, now);
+        ok(auth_package_token_check(secret, str_from(tok), now, &g) &&
+               strcmp(g.package_id, "01M8166BWWZP2J6X829RJMGMBZ") == 0 &&
+               g.level == PACKAGE_LEVEL_DOWNLOAD && g.user_id[0] == '\0',
+           "package token: package, level d, no user");
+        ok(!auth_user_token_check(secret, str_from(tok), now, uid),
+           "a package token is no user token");
+        ok(!auth_package_token_check(secret, str_from(tok), now + AUTH_PACKAGE_TOKEN_TTL_S, &g),
+           "package token expires");
+        claims = auth_jwt_verify(secret, str_from(tok), now);
+        ok(claims && json_is_false(json_object_get(claims, "imp")) &&
+               strcmp(json_string_value(json_object_get(claims, "typ")), "package") == 0,
+           "with MASV's claims");
+        json_decref(claims);
+        free(tok);
+        tok = auth_package_token_new(secret, "01M8166BWWZP2J6X829RJMGMBZ", PACKAGE_LEVEL_FULL,
+                                     "01M8166BWWRSVMQPJDT5H1859Z", now);
+        ok(auth_package_token_check(secret, str_from(tok), now, &g) &&
+               g.level == PACKAGE_LEVEL_FULL &&
+               strcmp(g.user_id, "01M8166BWWRSVMQPJDT5H1859Z") == 0,
+           "package token: level f, its user");
+        ok(!auth_package_token_check(other, str_from(tok), now, &g), "another secret refuses it");
+        free(tok);
+    }
     ok(!auth_jwt_verify(secret, STR_LIT("a.b"), now), "two parts refused");
     ok(!auth_jwt_verify(secret, STR_LIT("a.b.c.d"), now), "four parts refused");
     /* A token with alg "none" and no signature must never pass. */
