@@ -65,7 +65,7 @@ run_size() { # number of packages
       "limit=50&page=$deep"; do
     printf '%s %s %s\n' "$n" "$q" "$(measure "$base?$q" "X-API-KEY: $key")"
   done
-  if [ "$n" = "${BENCH_SIZES##* }" ] || [ "$n" = 1000000 ]; then
+  if [ "$n" = "$largest" ]; then
     # The reference: nginx serving the bytes of the first page as a static file.
     mkdir -p "$work/nginx/html"
     curl -sf -H "X-API-KEY: $key" "$base?limit=50" > "$work/nginx/html/page.json"
@@ -92,7 +92,9 @@ CONF
 }
 
 # BENCH_SIZES overrides the two sizes (for a quick check of the script itself).
-for n in ${BENCH_SIZES:-10000 1000000}; do
+sizes=${BENCH_SIZES:-10000 1000000}
+largest=${sizes##* }
+for n in $sizes; do
   run_size "$n"
 done > "$work/results.txt"
 python3 "$here/list-report.py" "$work/results.txt"
