@@ -11,7 +11,10 @@ INSERT INTO packages (id, team_id, inbox, teamspace_id, sender_user_id, sender, 
 SELECT printf('0PKG%022d', value), :team, 0,
        CASE WHEN value % 3 = 0 THEN printf('0SPC%022d', value % 8 + 1) END,
        :user, printf('sender%02d@example.org', value % 40),
-       printf('Project %d reel %d take %d', value % 997, value % 31, value),
+       -- Names from three of 64 words and a number, as varied as real ones are.
+       printf('%s %s %s %d', rtrim(substr(:words, (value % 61) * 9 + 1, 9)),
+              rtrim(substr(:words, (value / 61 % 59) * 9 + 1, 9)),
+              rtrim(substr(:words, (value / 3599 % 53) * 9 + 1, 9)), value % 1000),
        'bench', '["r@example.org"]',
        CASE value % 10 WHEN 0 THEN 'new' WHEN 1 THEN 'archived' WHEN 2 THEN 'expired'
                        WHEN 3 THEN 'expired' ELSE 'finalized' END,

@@ -44,6 +44,7 @@ run_size() { # number of packages
   key=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['api_key'])" "$work/team.json")
   start=$(date +%s)
   { printf ".param set :team '%s'\n.param set :user '%s'\n.param set :n %s\n" "$team" "$user" "$n"
+    printf ".param set :words '%s'\n" "alpha    bravo    charlie  delta    echo     foxtrot  golf     hotel    india    juliet   kilo     lima     mike     november oscar    papa     quebec   romeo    sierra   tango    uniform  victor   whiskey  xray     yankee   zulu     amber    azure    coral    crimson  ebony    ivory    jade     lilac    maroon   ochre    olive    pearl    ruby     sable    teal     umber    violet   walnut   badger   beaver   bison    cougar   falcon   ferret   gecko    heron    ibis     jackal   koala    lemur    marmot   newt     otter    puffin   quail    raven    salmon   tapir    "
     cat "$here/gen-packages.sql"; } | sqlite3 "$data/consign.db"
   echo "# $n packages generated in $(( $(date +%s) - start ))s" >&2
   "$build/consign" serve --data "$data" --listen "127.0.0.1:$port" --log-level warn \
@@ -58,7 +59,7 @@ run_size() { # number of packages
       "limit=50&sort=-usage_total_bytes" "limit=50&sort=expiry" "limit=50&sort=-expiry" \
       "limit=50&sort=sender" "limit=50&sort=-sender" "limit=50&sort=status" "limit=50&sort=-status" \
       "limit=50&sort=teamspace_id" "limit=50&sort=-teamspace_id" \
-      "limit=50&status=new" "limit=50&status=archived,new" "limit=50&name=reel%2017" \
+      "limit=50&status=new" "limit=50&status=archived,new" "limit=50&name=kilo%20sierra" \
       "limit=50&sender=sender07@example.org" "limit=50&tags=0TAG0000000000000000000003" \
       "limit=50&teamspaces=0SPC0000000000000000000002" \
       "limit=50&created_at_start=2021-01-01&created_at_end=2021-01-31" \

@@ -291,7 +291,10 @@ enum list_part {
     PART_SPACES = 1 << 6,
     PART_CSTART = 1 << 7,
     PART_CEND = 1 << 8,
-    PART_COUNT = 1 << 9, /* the count, not the page */
+    PART_TAG_ONE = 1 << 9,    /* one tag: an equality, which the tag index keeps in order */
+    PART_SPACE_ONE = 1 << 10, /* one teamspace, likewise */
+    PART_COUNT = 1 << 11,     /* the count, not the page */
+    PART_REVERSED = 1 << 12,  /* the page read from the other end (a deep page) */
 };
 
 static const struct {
@@ -309,6 +312,8 @@ static const struct {
     { PART_SPACES, "AND p.teamspace_id IN (SELECT value FROM json_each(:spaces)) " },
     { PART_CSTART, "AND p.created_at >= :cstart " },
     { PART_CEND, "AND p.created_at <= :cend " },
+    { PART_TAG_ONE, "AND p.tag_id = json_extract(:tags, '$[0]') " },
+    { PART_SPACE_ONE, "AND p.teamspace_id = json_extract(:spaces, '$[0]') " },
 };
 
 static const char *const sort_columns[PACKAGE_SORT_COUNT] = {
@@ -321,6 +326,12 @@ static const char *const sort_columns[PACKAGE_SORT_COUNT] = {
     [PACKAGE_SORT_STATE] = "p.state",
     [PACKAGE_SORT_TEAMSPACE] = "p.teamspace_id",
 };
+
+/* True for a JSON array of exactly one id, as the API layer writes it: ["…"]. */
+static bool json_array_of_one(const char *json)
+{
+    return strlen(json) == ID_LEN + 4;
+}
 
 /* Trigram search needs three characters; shorter names are matched with LIKE. */
 static unsigned parts_of(const struct package_query *q)
@@ -336,9 +347,9 @@ static unsigned parts_of(const struct package_query *q)
     if (q->sender)
         parts |= PART_SENDER;
     if (q->tags_json)
-        parts |= PART_TAGS;
+        parts |= json_array_of_one(q->tags_json) ? PART_TAG_ONE : PART_TAGS;
     if (q->teamspaces_json)
-        parts |= PART_SPACES;
+        parts |= json_array_of_one(q->teamspaces_json) ? PART_SPACE_ONE : PART_SPACES;
     if (q->created_start != TIME_UNSET)
         parts |= PART_CSTART;
     if (q->created_end != TIME_UNSET)
@@ -366,10 +377,18 @@ static sqlite3_stmt *list_stmt(struct sqlite_store *q, unsigned parts, enum pack
     for (size_t i = 0; i < ARRAY_LEN(where_parts); i++)
         if (parts & where_parts[i].part)
             sbuf_adds(&sb, where_parts[i].sql);
-    /* Ties are broken by id in the same direction, so pages never overlap or skip. */
-    if (!(parts & PART_COUNT))
-        sbuf_addf(&sb, "ORDER BY %s %s, p.id %s LIMIT :limit OFFSET :offset", sort_columns[sort],
-                  dir, dir);
+    /* Ties are broken by creation time and then id in the same direction, so pages never
+     * overlap or skip. A reversed page is read from the other end, then turned around. */
+    if (!(parts & PART_COUNT)) {
+        if (parts & PART_REVERSED)
+            dir = desc ? "ASC" : "DESC";
+        if (sort == PACKAGE_SORT_CREATED_AT)
+            sbuf_addf(&sb, "ORDER BY p.created_at %s, p.id %s ", dir, dir);
+        else
+            sbuf_addf(&sb, "ORDER BY %s %s, p.created_at %s, p.id %s ", sort_columns[sort], dir,
+                      dir, dir);
+        sbuf_adds(&sb, "LIMIT :limit OFFSET :offset");
+    }
     st = sb.overflow ? NULL : sq_stmt_keep(q, key, sb.buf);
     sbuf_release(&sb);
     return st;
@@ -470,6 +489,7 @@ enum store_rc sqlite_packages_list(struct store *s, const struct package_query *
 {
     struct sqlite_store *q = to_sqlite(s);
     unsigned parts = parts_of(pq);
+    int64_t offset, limit;
     sqlite3_stmt *st;
     enum store_rc rc;
 
@@ -480,13 +500,37 @@ enum store_rc sqlite_packages_list(struct store *s, const struct package_query *
     rc = count_matches(q, pq, parts, a, total);
     if (rc < 0)
         return rc;
+    /*
+     * A page past the middle is read from the other end with the smaller offset, then turned
+     * around: the deepest page costs what the first does, since SQLite steps through every row
+     * it skips.
+     */
+    offset = pq->page.limit > 0 ? (pq->page.page - 1) * pq->page.limit : 0;
+    if (pq->page.limit > 0 && offset < *total && offset > *total / 2) {
+        int64_t end = offset + pq->page.limit < *total ? offset + pq->page.limit : *total;
+
+        parts |= PART_REVERSED;
+        limit = end - offset;
+        offset = *total - end;
+    } else {
+        limit = pq->page.limit > 0 ? pq->page.limit : -1;
+    }
     st = list_stmt(q, parts, pq->sort, pq->desc);
     if (!st)
         return STORE_HARD;
     bind_query(st, pq, a);
-    bind_int(st, ":limit", pq->page.limit > 0 ? pq->page.limit : -1);
-    bind_int(st, ":offset", pq->page.limit > 0 ? (pq->page.page - 1) * pq->page.limit : 0);
-    return sq_read_rows(q, st, a, sizeof(**out), read_package, out, n, "packages list");
+    bind_int(st, ":limit", limit);
+    bind_int(st, ":offset", offset);
+    rc = sq_read_rows(q, st, a, sizeof(**out), read_package, out, n, "packages list");
+    if (rc > 0 && (parts & PART_REVERSED)) {
+        for (size_t i = 0, k = *n - 1; i < k; i++, k--) {
+            struct package t = (*out)[i];
+
+            (*out)[i] = (*out)[k];
+            (*out)[k] = t;
+        }
+    }
+    return rc;
 }
 
 enum store_rc sqlite_packages_move_by_expiry(struct store *s, const char *team_id, bool inbox,

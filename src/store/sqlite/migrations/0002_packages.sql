@@ -38,17 +38,19 @@ CREATE TABLE packages (
     updated_at         INTEGER NOT NULL,
     usage_updated_at   INTEGER
 );
--- One index per sort key of the lists, so a page is read in order whatever the sort; each
--- ends with the state, so counting the matches of a filter reads only the index.
+-- One index per sort key of the lists, so a page is read in order whatever the sort. Ties are
+-- broken by creation time, then id, so the same indexes also serve an equality filter on the
+-- key (one sender, tag or teamspace) in the default order. Each ends with the state, so
+-- counting a filter's matches reads only the index.
 CREATE INDEX packages_by_created ON packages (team_id, inbox, created_at, id, state);
-CREATE INDEX packages_by_name ON packages (team_id, inbox, name, id, state);
-CREATE INDEX packages_by_size ON packages (team_id, inbox, size, id, state);
-CREATE INDEX packages_by_usage ON packages (team_id, inbox, usage_total_bytes, id, state);
-CREATE INDEX packages_by_expiry ON packages (team_id, inbox, expiry, id, state);
-CREATE INDEX packages_by_sender ON packages (team_id, inbox, sender, id, state);
-CREATE INDEX packages_by_state ON packages (team_id, inbox, state, id);
-CREATE INDEX packages_by_teamspace ON packages (team_id, inbox, teamspace_id, id, state);
-CREATE INDEX packages_by_tag ON packages (team_id, inbox, tag_id, state);
+CREATE INDEX packages_by_name ON packages (team_id, inbox, name, created_at, id, state);
+CREATE INDEX packages_by_size ON packages (team_id, inbox, size, created_at, id, state);
+CREATE INDEX packages_by_usage ON packages (team_id, inbox, usage_total_bytes, created_at, id, state);
+CREATE INDEX packages_by_expiry ON packages (team_id, inbox, expiry, created_at, id, state);
+CREATE INDEX packages_by_sender ON packages (team_id, inbox, sender, created_at, id, state);
+CREATE INDEX packages_by_state ON packages (team_id, inbox, state, created_at, id);
+CREATE INDEX packages_by_teamspace ON packages (team_id, inbox, teamspace_id, created_at, id, state);
+CREATE INDEX packages_by_tag ON packages (team_id, inbox, tag_id, created_at, id, state);
 CREATE INDEX packages_by_portal ON packages (portal_id, created_at, id);
 
 -- How many packages each team has in each state, kept by triggers, so the total of an
