@@ -9,6 +9,8 @@ rows = {}
 nginx = None
 for line in open(sys.argv[1]):
     f = line.split()
+    if f[0] == "sqlite":
+        continue
     if f[0] == "nginx":
         nginx = (float(f[2]), float(f[3]), f[4])
         continue
@@ -29,4 +31,5 @@ if nginx and "limit=50" in rows and hi in rows["limit=50"]:
     print()
     print("ratio: p50 at the larger size over p50 at the smaller; near 1 means flat cost")
     print("first page at " + hi + ": consign %s req/s, nginx (same bytes, static) %s req/s: ratio %.2f"
-          % (ours[2], nginx[2], float(ours[2]) / float(nginx[2]) if ours[2] != "ERR" else 0))
+          % (ours[2], nginx[2],
+             float(ours[2]) / float(nginx[2]) if "ERR" not in (ours[2], nginx[2]) else 0))

@@ -67,6 +67,7 @@ run_size() { # number of packages
     printf '%s %s %s\n' "$n" "$q" "$(measure "$base?$q" "X-API-KEY: $key")"
   done
   if [ "$n" = "$largest" ]; then
+    printf 'sqlite %s %s\n' "$n" "$(du -m "$data/consign.db" | cut -f1)"
     # The reference: nginx serving the bytes of the first page as a static file.
     mkdir -p "$work/nginx/html"
     curl -sf -H "X-API-KEY: $key" "$base?limit=50" > "$work/nginx/html/page.json"
@@ -83,6 +84,9 @@ http {
   server { listen 127.0.0.1:$nport; root $work/nginx/html; }
 }
 CONF
+    # nginx's workers run as an unprivileged user: let them read the page.
+    chmod 755 "$work" "$work/nginx" "$work/nginx/html"
+    chmod 644 "$work/nginx/html/page.json"
     nginx -c "$work/nginx/nginx.conf" -p "$work/nginx"
     sleep 0.5
     printf 'nginx page.json %s\n' "$(measure "http://127.0.0.1:$nport/page.json")"
