@@ -117,7 +117,7 @@ static void setup(void)
     memcpy(other_tag, t.id, ID_LEN + 1);
 }
 
-static char *created_token, *created_id, *tag_dailies;
+static char *created_token, *created_id, *tag_dailies, *created_tag_finals;
 
 static void test_create(void)
 {
@@ -505,6 +505,7 @@ static void test_manage(void)
     is_int(r.status, 200, "update with PUT");
     is_str(s(r.json, "name"), "Reel 1 final", "renamed");
     is_str(s(json_object_get(r.json, "tag"), "name"), "finals", "tag set by name");
+    created_tag_finals = xstrdup(s(json_object_get(r.json, "tag"), "id"));
     is_str(s(r.json, "state"), "new", "read-only fields ignored");
     loop_free(&r);
     r = with_token("POST", pkg, created_token, "{\"name\":\"Reel 1 v2\"}");
@@ -746,6 +747,31 @@ static void test_counts(void)
         loop_free(&fast);
         loop_free(&slow);
     }
+    /* Likewise the counters per sender, tag and teamspace. */
+    {
+        const char *filters[] = {
+            "sender=member@alpha.test",    "sender=owner@alpha.test",
+            at("tags=%s", tag_dailies),    at("tags=%s,%s", tag_dailies, other_tag),
+            at("teamspaces=%s", space_id), at("teamspaces=%s,%s", space_id, space_id)
+        };
+
+        for (size_t i = 0; i < ARRAY_LEN(filters); i++) {
+            const char *all = "status=new,finalized,expired,archived";
+            struct loop_resp fast, slow;
+
+            fast = loop_call("GET",
+                             at("/v1.1/teams/%s/packages?%s&%s", owner.team_id, all, filters[i]),
+                             owner.api_key, NULL);
+            slow = loop_call("GET",
+                             at("/v1.1/teams/%s/packages?%s&%s&created_at_start=2000-01-01",
+                                owner.team_id, all, filters[i]),
+                             owner.api_key, NULL);
+            ok(fast.status == 200 && total(&fast) == total(&slow), "counted %s: %lld = %lld",
+               filters[i], (long long)total(&fast), (long long)total(&slow));
+            loop_free(&fast);
+            loop_free(&slow);
+        }
+    }
 }
 
 int main(void)
@@ -760,11 +786,13 @@ int main(void)
     test_lists();
     test_manage();
     test_bulk();
+    test_counts();
     test_tags();
     test_counts();
     free(created_token);
     free(created_id);
     free(tag_dailies);
+    free(created_tag_finals);
     loop_done();
     return done_testing();
 }

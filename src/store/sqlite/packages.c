@@ -462,17 +462,40 @@ static void bind_query(sqlite3_stmt *st, const struct package_query *q, struct a
     bind_int(st, ":cend", q->created_end);
 }
 
-/* The number of matches of @pq. With no filter but the states it is the sum of the counters. */
+/* The number of matches of @pq. With no filter but the states, or one sender, tag or teamspace
+ * filter, it is a sum of counters; otherwise the matches are counted. */
 static enum store_rc count_matches(struct sqlite_store *q, const struct package_query *pq,
                                    unsigned parts, struct arena *a, int64_t *total)
 {
     sqlite3_stmt *st;
     int rc;
 
+    /* One sender, tag or teamspace (or a list of them) and nothing else: their counters. */
+    static const struct {
+        unsigned part;
+        const char *sql;
+    } facets[] = {
+        { PART_SENDER, "SELECT coalesce(sum(n), 0) FROM package_facets WHERE team_id = :team AND "
+                       "inbox = :inbox AND facet = 'sender' AND value = :sender AND state IN "
+                       "(SELECT value FROM json_each(:states))" },
+        { PART_TAG_ONE | PART_TAGS,
+          "SELECT coalesce(sum(n), 0) FROM package_facets WHERE team_id = :team AND inbox = "
+          ":inbox AND facet = 'tag' AND value IN (SELECT DISTINCT value FROM json_each(:tags)) "
+          "AND state IN (SELECT value FROM json_each(:states))" },
+        { PART_SPACE_ONE | PART_SPACES,
+          "SELECT coalesce(sum(n), 0) FROM package_facets WHERE team_id = :team AND inbox = "
+          ":inbox AND facet = 'teamspace' AND value IN (SELECT DISTINCT value FROM "
+          "json_each(:spaces)) AND state IN (SELECT value FROM json_each(:states))" },
+    };
+
+    st = NULL;
+    for (size_t i = 0; i < ARRAY_LEN(facets); i++)
+        if (parts && (parts & ~facets[i].part) == 0)
+            st = sq_stmt(q, facets[i].sql);
     if (parts == 0) {
         st = sq_stmt(q, "SELECT coalesce(sum(n), 0) FROM package_counts WHERE team_id = :team "
                         "AND inbox = :inbox AND state IN (SELECT value FROM json_each(:states))");
-    } else {
+    } else if (!st) {
         st = list_stmt(q, parts | PART_COUNT, 0, false);
     }
     if (!st)

@@ -81,6 +81,49 @@ WHEN OLD.state <> NEW.state BEGIN
         ON CONFLICT (team_id, inbox, state) DO UPDATE SET n = n + 1;
 END;
 
+-- The same counts per sender, tag and teamspace, so the total of a list filtered by one of
+-- them is a sum of a few rows as well. An update is counted as the old row leaving and the new
+-- one arriving.
+CREATE TABLE package_facets (
+    team_id TEXT NOT NULL,
+    inbox   INTEGER NOT NULL,
+    facet   TEXT NOT NULL CHECK (facet IN ('sender', 'tag', 'teamspace')),
+    value   TEXT NOT NULL,
+    state   TEXT NOT NULL,
+    n       INTEGER NOT NULL,
+    PRIMARY KEY (team_id, inbox, facet, value, state)
+) WITHOUT ROWID;
+
+CREATE TRIGGER packages_faceted_insert AFTER INSERT ON packages BEGIN
+    INSERT INTO package_facets (team_id, inbox, facet, value, state, n)
+        SELECT NEW.team_id, NEW.inbox, f, v, NEW.state, 1 FROM (
+            SELECT 'sender' AS f, NEW.sender AS v UNION ALL
+            SELECT 'tag', NEW.tag_id UNION ALL
+            SELECT 'teamspace', NEW.teamspace_id) WHERE v IS NOT NULL
+        ON CONFLICT (team_id, inbox, facet, value, state) DO UPDATE SET n = n + 1;
+END;
+
+CREATE TRIGGER packages_faceted_delete AFTER DELETE ON packages BEGIN
+    UPDATE package_facets SET n = n - 1
+        WHERE team_id = OLD.team_id AND inbox = OLD.inbox AND state = OLD.state AND (
+            (facet = 'sender' AND value = OLD.sender) OR (facet = 'tag' AND value = OLD.tag_id)
+            OR (facet = 'teamspace' AND value = OLD.teamspace_id));
+END;
+
+CREATE TRIGGER packages_faceted_update AFTER UPDATE OF state, sender, tag_id, teamspace_id
+ON packages BEGIN
+    UPDATE package_facets SET n = n - 1
+        WHERE team_id = OLD.team_id AND inbox = OLD.inbox AND state = OLD.state AND (
+            (facet = 'sender' AND value = OLD.sender) OR (facet = 'tag' AND value = OLD.tag_id)
+            OR (facet = 'teamspace' AND value = OLD.teamspace_id));
+    INSERT INTO package_facets (team_id, inbox, facet, value, state, n)
+        SELECT NEW.team_id, NEW.inbox, f, v, NEW.state, 1 FROM (
+            SELECT 'sender' AS f, NEW.sender AS v UNION ALL
+            SELECT 'tag', NEW.tag_id UNION ALL
+            SELECT 'teamspace', NEW.teamspace_id) WHERE v IS NOT NULL
+        ON CONFLICT (team_id, inbox, facet, value, state) DO UPDATE SET n = n + 1;
+END;
+
 -- Package names by trigram, for the "name contains" filter (case-insensitive).
 CREATE VIRTUAL TABLE packages_names USING fts5 (name, content = 'packages', content_rowid = 'seq',
     tokenize = 'trigram');
