@@ -9,8 +9,10 @@ INSERT INTO packages (id, team_id, inbox, teamspace_id, sender_user_id, sender, 
                       description, recipients, state, size, total_files, usage_total_bytes,
                       expiry, created_at, updated_at, tag_id)
 SELECT printf('0PKG%022d', value), :team, 0,
-       CASE WHEN value % 3 = 0 THEN printf('0SPC%022d', value % 8 + 1) END,
-       :user, printf('sender%02d@example.org', value % 40),
+       -- Moduli that share no factor with the state's, so no sender, tag or teamspace has
+       -- only packages of one state.
+       CASE WHEN value % 3 = 0 THEN printf('0SPC%022d', value % 7 + 1) END,
+       :user, printf('sender%02d@example.org', value % 41),
        -- Names from three of 64 words and a number, as varied as real ones are.
        printf('%s %s %s %d', rtrim(substr(:words, (value % 61) * 9 + 1, 9)),
               rtrim(substr(:words, (value / 61 % 59) * 9 + 1, 9)),
@@ -21,6 +23,6 @@ SELECT printf('0PKG%022d', value), :team, 0,
        (value * 7919) % 100000000000, 1 + value % 20, (value * 104729) % 1000000000,
        1700000000000 + (value % 50000) * 86400000,
        1600000000000 + value * (63072000000 / :n), 1600000000000 + value * (63072000000 / :n),
-       CASE WHEN value % 2 = 0 THEN printf('0TAG%022d', value % 20 + 1) END
+       CASE WHEN value % 3 <> 1 THEN printf('0TAG%022d', value % 19 + 1) END
 FROM generate_series(1, :n);
 ANALYZE;
