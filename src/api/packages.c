@@ -453,6 +453,7 @@ static void list_reply(struct req *rq, struct list_ctx *c, bool paged)
         return;
     }
     jw_init(&w, LIST_JSON_MAX);
+    sbuf_reserve(&w.sb, 1024 + c->n * 1024); /* about a kilobyte a package */
     if (paged) {
         jw_object_begin(&w);
         jw_key(&w, "metadata");

@@ -293,19 +293,25 @@ bool auth_user_token_check(const uint8_t secret[AUTH_SECRET_LEN], struct str tok
 char *auth_package_token_new(const uint8_t secret[AUTH_SECRET_LEN], const char *package_id,
                              enum package_level level, const char *user_id, int64_t now_s)
 {
-    char payload[256];
-    int n;
+    char payload[256], *p = payload;
 
     /* Every value is an id or a number we made, so the claims need no escaping; the keys are in
-     * sorted order, as jansson would write them. A page of a list signs fifty of these. */
+     * sorted order, as jansson would write them. A page of a list signs fifty of these, so they
+     * are assembled without printf. */
     if (!id_is_valid(str_from(package_id)) || (user_id && !id_is_valid(str_from(user_id))))
         abort();
-    n = snprintf(payload, sizeof(payload),
-                 "{\"exp\":%lld,\"iat\":%lld,\"imp\":false,\"lvl\":\"%c\",\"sub\":\"%s\","
-                 "\"typ\":\"package\",\"uid\":\"%s\"}",
-                 (long long)(now_s + AUTH_PACKAGE_TOKEN_TTL_S), (long long)now_s, (char)level,
-                 package_id, user_id ? user_id : "");
-    return sign_payload(secret, payload, (size_t)n);
+    p = stpcpy(p, "{\"exp\":");
+    p += i64_format(now_s + AUTH_PACKAGE_TOKEN_TTL_S, p);
+    p = stpcpy(p, ",\"iat\":");
+    p += i64_format(now_s, p);
+    p = stpcpy(p, ",\"imp\":false,\"lvl\":\"");
+    *p++ = (char)level;
+    p = stpcpy(p, "\",\"sub\":\"");
+    p = stpcpy(p, package_id);
+    p = stpcpy(p, "\",\"typ\":\"package\",\"uid\":\"");
+    p = stpcpy(p, user_id ? user_id : "");
+    p = stpcpy(p, "\"}");
+    return sign_payload(secret, payload, (size_t)(p - payload));
 }
 
 bool auth_package_token_check(const uint8_t secret[AUTH_SECRET_LEN], struct str token,

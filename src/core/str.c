@@ -138,6 +138,36 @@ static bool sbuf_grow(struct sbuf *sb, size_t extra)
     return true;
 }
 
+bool sbuf_reserve(struct sbuf *sb, size_t n)
+{
+    return sbuf_grow(sb, n);
+}
+
+size_t i64_format(int64_t v, char *out)
+{
+    char tmp[24];
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    size_t n = 0, k = 0;
+
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        out[k++] = '-';
+    while (n)
+        out[k++] = tmp[--n];
+    out[k] = '\0';
+    return k;
+}
+
+bool sbuf_add_i64(struct sbuf *sb, int64_t v)
+{
+    char buf[24];
+
+    return sbuf_add(sb, buf, i64_format(v, buf));
+}
+
 bool sbuf_add(struct sbuf *sb, const void *p, size_t n)
 {
     if (!sbuf_grow(sb, n))

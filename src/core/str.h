@@ -68,6 +68,12 @@ void sbuf_release(struct sbuf *sb);
 bool sbuf_add(struct sbuf *sb, const void *p, size_t n);
 /** Appends a NUL-terminated string. */
 bool sbuf_adds(struct sbuf *sb, const char *s);
+/** Makes room for @n more bytes without appending (false past the cap). */
+bool sbuf_reserve(struct sbuf *sb, size_t n);
+/** Appends @v in decimal (a hot path: no printf). */
+bool sbuf_add_i64(struct sbuf *sb, int64_t v);
+/** Writes @v in decimal into @out (at least 21 bytes, NUL-terminated); returns the length. */
+size_t i64_format(int64_t v, char *out);
 /** Appends formatted text. */
 bool sbuf_addf(struct sbuf *sb, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /** Takes the bytes out (malloc'd, NUL-terminated; the caller frees them); @sb is left empty. */

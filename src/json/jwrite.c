@@ -122,7 +122,7 @@ void jw_string(struct jw *w, const char *s)
 void jw_int(struct jw *w, int64_t v)
 {
     value_start(w);
-    sbuf_addf(&w->sb, "%lld", (long long)v);
+    sbuf_add_i64(&w->sb, v);
 }
 
 void jw_bool(struct jw *w, bool v)

@@ -47,6 +47,20 @@ int main(void)
     ok(!sbuf_addf(&sb, "%s", "too long!"), "formatted append past the cap");
     free(sbuf_detach(&sb, NULL));
 
+    {
+        char num[24];
+
+        ok(i64_format(0, num) == 1 && strcmp(num, "0") == 0, "format 0");
+        ok(i64_format(-42, num) == 3 && strcmp(num, "-42") == 0, "format -42");
+        ok(i64_format(INT64_MAX, num) == 19 && strcmp(num, "9223372036854775807") == 0,
+           "format the largest");
+        ok(i64_format(INT64_MIN, num) == 20 && strcmp(num, "-9223372036854775808") == 0,
+           "format the smallest");
+        sbuf_init(&sb, 64);
+        ok(sbuf_add_i64(&sb, 1234567890123LL) && strcmp(sb.buf, "1234567890123") == 0,
+           "append a number");
+        sbuf_release(&sb);
+    }
     hex_encode((const uint8_t *)"\x00\xff\x10\xab", 4, hex);
     is_str(hex, "00ff10ab", "hex encode");
     ok(hex_decode(STR_LIT("00FF10ab"), bytes, 4) && bytes[1] == 0xff && bytes[3] == 0xab,
