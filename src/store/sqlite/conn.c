@@ -304,11 +304,23 @@ static int sqlite_schema_version(struct store *s)
     return to_sqlite(s)->schema_version;
 }
 
+/* Runs one of the prepared transaction statements (parsing "BEGIN" on every request showed). */
+static int run_cached(struct sqlite_store *q, const char *sql)
+{
+    sqlite3_stmt *st = sq_stmt(q, sql);
+    int rc;
+
+    if (!st)
+        return SQLITE_ERROR;
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 static enum store_rc sqlite_begin(struct store *s, enum store_txn_kind kind)
 {
     struct sqlite_store *q = to_sqlite(s);
-    int rc =
-        sqlite3_exec(q->db, kind == STORE_WRITE ? "BEGIN IMMEDIATE" : "BEGIN", NULL, NULL, NULL);
+    int rc = run_cached(q, kind == STORE_WRITE ? "BEGIN IMMEDIATE" : "BEGIN");
 
     return rc == SQLITE_OK ? STORE_ONE : sq_fail(q, rc, "begin");
 }
@@ -316,7 +328,7 @@ static enum store_rc sqlite_begin(struct store *s, enum store_txn_kind kind)
 static enum store_rc sqlite_commit(struct store *s)
 {
     struct sqlite_store *q = to_sqlite(s);
-    int rc = sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL);
+    int rc = run_cached(q, "COMMIT");
 
     return rc == SQLITE_OK ? STORE_ONE : sq_fail(q, rc, "commit");
 }
@@ -326,7 +338,7 @@ static void sqlite_rollback(struct store *s)
     struct sqlite_store *q = to_sqlite(s);
 
     if (!sqlite3_get_autocommit(q->db))
-        sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+        run_cached(q, "ROLLBACK");
 }
 
 #define STORE_OP(name, params, args) enum store_rc sqlite_##name params;
