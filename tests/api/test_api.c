@@ -18,26 +18,13 @@ static const char *s(json_t *j, const char *key)
 
 static void provision(void)
 {
-    char why[256];
-    struct store *st = loop_store();
-
-    if (auth_provision_team(st, "Alpha", "owner@alpha.test", STR_LIT("password-a"), &team_a, why,
-                            sizeof(why)) ||
-        auth_provision_team(st, "Beta", "owner@beta.test", STR_LIT("password-b"), &team_b, why,
-                            sizeof(why)) ||
-        auth_provision_member(st, team_a.team_id, "admin@alpha.test", STR_LIT("password-1"),
-                              ROLE_ADMIN, &admin, why, sizeof(why)) ||
-        auth_provision_member(st, team_a.team_id, "Member@Alpha.test", STR_LIT("password-2"),
-                              ROLE_MEMBER, &member, why, sizeof(why)) ||
-        auth_provision_member(st, team_a.team_id, "guest@alpha.test", STR_LIT("password-3"),
-                              ROLE_GUEST, &guest, why, sizeof(why)) ||
-        auth_provision_member(st, team_a.team_id, "im@alpha.test", STR_LIT("password-4"),
-                              ROLE_INTEGRATION_MANAGER, &im, why, sizeof(why)) ||
-        auth_provision_member(st, team_b.team_id, "admin@alpha.test", STR_LIT("ignored!"),
-                              ROLE_MEMBER, &both, why, sizeof(why))) {
-        printf("Bail out! provisioning: %s\n", why);
-        exit(1);
-    }
+    loop_team("Alpha", "owner@alpha.test", "password-a", &team_a);
+    loop_team("Beta", "owner@beta.test", "password-b", &team_b);
+    loop_member(team_a.team_id, "admin@alpha.test", "password-1", ROLE_ADMIN, &admin);
+    loop_member(team_a.team_id, "Member@Alpha.test", "password-2", ROLE_MEMBER, &member);
+    loop_member(team_a.team_id, "guest@alpha.test", "password-3", ROLE_GUEST, &guest);
+    loop_member(team_a.team_id, "im@alpha.test", "password-4", ROLE_INTEGRATION_MANAGER, &im);
+    loop_member(team_b.team_id, "admin@alpha.test", "ignored!", ROLE_MEMBER, &both);
 }
 
 /* Fills one "%s" in @fmt (always a literal at the call sites) with @id. */

@@ -86,26 +86,16 @@ static void put_package(int i, enum package_state state, const struct provisione
 
 static void setup(void)
 {
-    char why[256];
     struct store *st = loop_store();
     struct loop_resp r;
     struct tag t = { .name = (char *)"theirs", .created_at = 1, .updated_at = 1 };
 
-    if (auth_provision_team(st, "Alpha", "owner@alpha.test", STR_LIT("password-a"), &owner, why,
-                            sizeof(why)) ||
-        auth_provision_team(st, "Beta", "owner@beta.test", STR_LIT("password-b"), &other, why,
-                            sizeof(why)) ||
-        auth_provision_member(st, owner.team_id, "admin@alpha.test", STR_LIT("password-1"),
-                              ROLE_ADMIN, &admin, why, sizeof(why)) ||
-        auth_provision_member(st, owner.team_id, "member@alpha.test", STR_LIT("password-2"),
-                              ROLE_MEMBER, &member, why, sizeof(why)) ||
-        auth_provision_member(st, owner.team_id, "guest@alpha.test", STR_LIT("password-3"),
-                              ROLE_GUEST, &guest, why, sizeof(why)) ||
-        auth_provision_member(st, owner.team_id, "im@alpha.test", STR_LIT("password-4"),
-                              ROLE_INTEGRATION_MANAGER, &im, why, sizeof(why))) {
-        printf("Bail out! %s\n", why);
-        exit(1);
-    }
+    loop_team("Alpha", "owner@alpha.test", "password-a", &owner);
+    loop_team("Beta", "owner@beta.test", "password-b", &other);
+    loop_member(owner.team_id, "admin@alpha.test", "password-1", ROLE_ADMIN, &admin);
+    loop_member(owner.team_id, "member@alpha.test", "password-2", ROLE_MEMBER, &member);
+    loop_member(owner.team_id, "guest@alpha.test", "password-3", ROLE_GUEST, &guest);
+    loop_member(owner.team_id, "im@alpha.test", "password-4", ROLE_INTEGRATION_MANAGER, &im);
     r = loop_call("POST", at("/v1/teams/%s/spaces", owner.team_id), owner.api_key,
                   at("{\"name\":\"Editors\",\"member_ids\":[\"%s\"]}", member.membership_id));
     memcpy(space_id, s(r.json, "id"), ID_LEN + 1);

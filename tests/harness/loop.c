@@ -45,6 +45,32 @@ struct store *loop_store(void)
     return api_store(&env);
 }
 
+static void bail(enum err e, const char *why)
+{
+    if (e != ERR_OK) {
+        printf("Bail out! provisioning: %s\n", why);
+        exit(1);
+    }
+}
+
+void loop_team(const char *name, const char *email, const char *password, struct provisioned *out)
+{
+    char why[256];
+
+    bail(auth_provision_team(loop_store(), name, email, str_from(password), out, why, sizeof(why)),
+         why);
+}
+
+void loop_member(const char *team_id, const char *email, const char *password, enum role role,
+                 struct provisioned *out)
+{
+    char why[256];
+
+    bail(auth_provision_member(loop_store(), team_id, email, str_from(password), role, out, why,
+                               sizeof(why)),
+         why);
+}
+
 struct loop_resp loop_call_h(const char *method, const char *target, const char *const *headers,
                              const char *body, size_t body_len)
 {

@@ -8,6 +8,12 @@
 
 #include "api/api.h"
 
+/** Creates team @name with owner @email (password @password) and a key; bails out on failure. */
+void loop_team(const char *name, const char *email, const char *password, struct provisioned *out);
+/** Adds @email to @team_id with @role and a key; bails out on failure. */
+void loop_member(const char *team_id, const char *email, const char *password, enum role role,
+                 struct provisioned *out);
+
 /** The answer of one call; release with loop_free(). */
 struct loop_resp {
     unsigned status;

@@ -30,8 +30,10 @@ static enum store_rc one_row(struct sqlite_store *q, sqlite3_stmt *st, const cha
 
 #define USER_COLS "id, email, name, password_hash, created_at, updated_at"
 
-static void read_user(sqlite3_stmt *st, struct arena *a, struct user *u)
+static void read_user(sqlite3_stmt *st, struct arena *a, void *record)
 {
+    struct user *u = record;
+
     sq_id(st, 0, u->id);
     u->email = sq_text(st, 1, a);
     u->name = sq_text(st, 2, a);
@@ -61,16 +63,11 @@ static enum store_rc user_where(struct store *s, const char *sql, const char *ke
 {
     struct sqlite_store *q = to_sqlite(s);
     sqlite3_stmt *st = sq_stmt(q, sql);
-    enum store_rc rc;
 
     if (!st)
         return STORE_HARD;
     sq_bind_text(st, 1, key);
-    rc = one_row(q, st, "user get");
-    if (rc == STORE_ONE)
-        read_user(st, a, out);
-    sqlite3_reset(st);
-    return rc;
+    return sq_read_one(q, st, a, read_user, out, "user get");
 }
 
 enum store_rc sqlite_user_get(struct store *s, const char *id, struct arena *a, struct user *out)
@@ -320,16 +317,11 @@ enum store_rc sqlite_api_key_get(struct store *s, const char *id, struct arena *
 {
     struct sqlite_store *q = to_sqlite(s);
     sqlite3_stmt *st = sq_stmt(q, "SELECT " KEY_COLS " FROM api_keys WHERE id = ?");
-    enum store_rc rc;
 
     if (!st)
         return STORE_HARD;
     sq_bind_text(st, 1, id);
-    rc = one_row(q, st, "api key get");
-    if (rc == STORE_ONE)
-        read_key(st, a, out);
-    sqlite3_reset(st);
-    return rc;
+    return sq_read_one(q, st, a, read_key, out, "api key get");
 }
 
 enum store_rc sqlite_api_keys_list(struct store *s, const char *team_id, struct arena *a,
@@ -379,6 +371,7 @@ static void read_space(sqlite3_stmt *st, struct arena *a, void *record)
 {
     struct teamspace *t = record;
 
+    *t = (struct teamspace){ 0 };
     sq_id(st, 0, t->id);
     sq_id(st, 1, t->team_id);
     t->name = sq_text(st, 2, a);
@@ -544,4 +537,18 @@ enum store_rc sqlite_ratelimit_prune(struct store *s, int64_t before)
         return STORE_HARD;
     sqlite3_bind_int64(st, 1, before);
     return sq_exec(q, st, "rate limit prune") < 0 ? STORE_HARD : STORE_ONE;
+}
+
+enum store_rc sqlite_teamspace_get(struct store *s, const char *team_id, const char *id,
+                                   struct arena *a, struct teamspace *out)
+{
+    struct sqlite_store *q = to_sqlite(s);
+    sqlite3_stmt *st = sq_stmt(q, "SELECT id, team_id, name, created_at, updated_at FROM "
+                                  "teamspaces WHERE team_id = ? AND id = ?");
+
+    if (!st)
+        return STORE_HARD;
+    sq_bind_text(st, 1, team_id);
+    sq_bind_text(st, 2, id);
+    return sq_read_one(q, st, a, read_space, out, "teamspace get");
 }

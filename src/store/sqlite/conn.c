@@ -183,6 +183,19 @@ enum store_rc sq_read_rows(struct sqlite_store *q, sqlite3_stmt *st, struct aren
     return *n ? STORE_ONE : STORE_NONE;
 }
 
+enum store_rc sq_read_one(struct sqlite_store *q, sqlite3_stmt *st, struct arena *a,
+                          sq_row_reader_fn *fn, void *out, const char *what)
+{
+    int rc = sqlite3_step(st);
+
+    if (rc == SQLITE_ROW)
+        fn(st, a, out);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return STORE_ONE;
+    return rc == SQLITE_DONE ? STORE_NONE : sq_fail(q, rc, what);
+}
+
 static bool exec_sql(struct sqlite_store *q, const char *sql, char *why, size_t why_cap)
 {
     char *msg = NULL;

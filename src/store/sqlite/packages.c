@@ -80,19 +80,6 @@ enum store_rc sqlite_tag_insert(struct store *s, const struct tag *t)
     return sq_exec(q, st, "tag insert");
 }
 
-static enum store_rc tag_one(struct sqlite_store *q, sqlite3_stmt *st, struct arena *a,
-                             struct tag *out)
-{
-    int rc = sqlite3_step(st);
-
-    if (rc == SQLITE_ROW)
-        read_tag(st, a, out);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return STORE_ONE;
-    return rc == SQLITE_DONE ? STORE_NONE : sq_fail(q, rc, "tag get");
-}
-
 enum store_rc sqlite_tag_get(struct store *s, const char *id, struct arena *a, struct tag *out)
 {
     struct sqlite_store *q = to_sqlite(s);
@@ -101,7 +88,7 @@ enum store_rc sqlite_tag_get(struct store *s, const char *id, struct arena *a, s
     if (!st)
         return STORE_HARD;
     sq_bind_text(st, 1, id);
-    return tag_one(q, st, a, out);
+    return sq_read_one(q, st, a, read_tag, out, "tag get");
 }
 
 enum store_rc sqlite_tag_by_name(struct store *s, const char *team_id, const char *name,
@@ -114,7 +101,7 @@ enum store_rc sqlite_tag_by_name(struct store *s, const char *team_id, const cha
         return STORE_HARD;
     sq_bind_text(st, 1, team_id);
     sq_bind_text(st, 2, name);
-    return tag_one(q, st, a, out);
+    return sq_read_one(q, st, a, read_tag, out, "tag get");
 }
 
 enum store_rc sqlite_tags_list(struct store *s, const char *team_id, struct arena *a,
@@ -246,18 +233,11 @@ enum store_rc sqlite_package_get(struct store *s, const char *id, struct arena *
 {
     struct sqlite_store *q = to_sqlite(s);
     sqlite3_stmt *st = sq_stmt(q, "SELECT " PKG_COLS PKG_FROM "WHERE p.id = ?");
-    int rc;
 
     if (!st)
         return STORE_HARD;
     sq_bind_text(st, 1, id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        read_package(st, a, out);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return STORE_ONE;
-    return rc == SQLITE_DONE ? STORE_NONE : sq_fail(q, rc, "package get");
+    return sq_read_one(q, st, a, read_package, out, "package get");
 }
 
 enum store_rc sqlite_package_update(struct store *s, const struct package *p)
@@ -588,31 +568,4 @@ enum store_rc sqlite_packages_move_by_expiry(struct store *s, const char *team_i
         return rc;
     *updated = sqlite3_changes(q->db);
     return STORE_ONE;
-}
-
-enum store_rc sqlite_teamspace_get(struct store *s, const char *team_id, const char *id,
-                                   struct arena *a, struct teamspace *out)
-{
-    struct sqlite_store *q = to_sqlite(s);
-    sqlite3_stmt *st = sq_stmt(q, "SELECT id, team_id, name, created_at, updated_at FROM "
-                                  "teamspaces WHERE team_id = ? AND id = ?");
-    int rc;
-
-    if (!st)
-        return STORE_HARD;
-    sq_bind_text(st, 1, team_id);
-    sq_bind_text(st, 2, id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *out = (struct teamspace){ 0 };
-        sq_id(st, 0, out->id);
-        sq_id(st, 1, out->team_id);
-        out->name = sq_text(st, 2, a);
-        out->created_at = sqlite3_column_int64(st, 3);
-        out->updated_at = sqlite3_column_int64(st, 4);
-    }
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return STORE_ONE;
-    return rc == SQLITE_DONE ? STORE_NONE : sq_fail(q, rc, "teamspace get");
 }

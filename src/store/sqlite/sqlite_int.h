@@ -67,4 +67,11 @@ typedef void sq_row_reader_fn(sqlite3_stmt *st, struct arena *a, void *record);
 enum store_rc sq_read_rows(struct sqlite_store *q, sqlite3_stmt *st, struct arena *a, size_t elem,
                            sq_row_reader_fn *fn, void *out, size_t *n, const char *what);
 
+/**
+ * Steps a bound SELECT that gives at most one row and reads it with @fn into @out: STORE_ONE,
+ * or STORE_NONE when there is no row.
+ */
+enum store_rc sq_read_one(struct sqlite_store *q, sqlite3_stmt *st, struct arena *a,
+                          sq_row_reader_fn *fn, void *out, const char *what);
+
 #endif /* CONSIGN_STORE_SQLITE_INT_H */
