@@ -88,10 +88,11 @@ struct tag_ref {
 void api_tag_ref_parse(json_t *v, struct arena *a, struct tag_ref *out);
 /**
  * Inside a write transaction: the tag @ref names for team @team_id (found by id, else found or
- * created by name), or NULL in *@tag_id for none. STORE_RETRY when a concurrent create raced.
+ * created by name), its id and name in *@tag_id and *@tag_name (in @a), or NULL in both for
+ * none. STORE_RETRY when a concurrent create raced.
  */
 enum store_rc api_tag_resolve(struct store *s, const char *team_id, const struct tag_ref *ref,
-                              struct arena *a, char **tag_id);
+                              struct arena *a, char **tag_id, char **tag_name);
 
 /* Handlers, one file per resource. */
 void api_health(struct req *rq);

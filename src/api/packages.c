@@ -202,18 +202,9 @@ static enum store_rc create_txn(struct store *s, void *vctx)
         }
         c->pkg.teamspace_name = ts.name;
     }
-    rc = api_tag_resolve(s, c->pkg.team_id, &c->tag, c->a, &c->pkg.tag_id);
+    rc = api_tag_resolve(s, c->pkg.team_id, &c->tag, c->a, &c->pkg.tag_id, &c->pkg.tag_name);
     if (rc < 0)
         return rc;
-    c->pkg.tag_name = c->pkg.tag_id ? (c->tag.name ? c->tag.name : NULL) : NULL;
-    if (c->pkg.tag_id && !c->pkg.tag_name) {
-        struct tag t;
-
-        rc = store_tag_get(s, c->pkg.tag_id, c->a, &t);
-        if (rc < 0)
-            return rc;
-        c->pkg.tag_name = t.name;
-    }
     return store_package_insert(s, &c->pkg);
 }
 
@@ -600,7 +591,8 @@ void api_packages_get(struct req *rq)
 
 struct update_ctx {
     struct package pkg;
-    struct tag_ref tag;
+    struct tag_ref tag; /* the tag the body asks for, when @set_tag */
+    bool set_tag;       /* only a full update changes the tag; other changes keep it */
     struct arena *a;
 };
 
@@ -609,9 +601,11 @@ static enum store_rc update_txn(struct store *s, void *vctx)
     struct update_ctx *c = vctx;
     enum store_rc rc;
 
-    rc = api_tag_resolve(s, c->pkg.team_id, &c->tag, c->a, &c->pkg.tag_id);
-    if (rc < 0)
-        return rc;
+    if (c->set_tag) {
+        rc = api_tag_resolve(s, c->pkg.team_id, &c->tag, c->a, &c->pkg.tag_id, &c->pkg.tag_name);
+        if (rc < 0)
+            return rc;
+    }
     rc = store_package_update(s, &c->pkg);
     if (rc != STORE_ONE)
         return rc < 0 ? rc : STORE_HARD;
@@ -688,6 +682,7 @@ void api_package_update(struct req *rq)
     }
     /* A missing or empty tag object takes the tag off, as the tags document says. */
     api_tag_ref_parse(tag, &rq->arena, &c.tag);
+    c.set_tag = true;
     json_decref(doc);
     save_reply(rq, &c, 200);
 }
@@ -721,7 +716,6 @@ void api_package_expiry(struct req *rq)
     c.pkg.unlimited_storage = unlimited;
     c.pkg.expiry = unlimited ? TIME_UNSET : expiry;
     c.pkg.custom_expiry = true;
-    c.tag = (struct tag_ref){ .id = c.pkg.tag_id };
     save_reply(rq, &c, 200);
 }
 
@@ -736,7 +730,6 @@ void api_package_delete(struct req *rq)
         c.pkg.state = PACKAGE_EXPIRED;
         c.pkg.expiry = clock_now_ms();
     }
-    c.tag = (struct tag_ref){ .id = c.pkg.tag_id };
     save_reply(rq, &c, 204);
 }
 
@@ -750,7 +743,6 @@ static void move_one(struct req *rq, enum package_state from, enum package_state
                                                   : "only archived packages can be unarchived"))
         return;
     c.pkg.state = to;
-    c.tag = (struct tag_ref){ .id = c.pkg.tag_id };
     save_reply(rq, &c, 204);
 }
 

@@ -37,20 +37,19 @@ void api_tag_ref_parse(json_t *v, struct arena *a, struct tag_ref *out)
 }
 
 enum store_rc api_tag_resolve(struct store *s, const char *team_id, const struct tag_ref *ref,
-                              struct arena *a, char **tag_id)
+                              struct arena *a, char **tag_id, char **tag_name)
 {
     struct tag t;
     enum store_rc rc;
 
     *tag_id = NULL;
+    *tag_name = NULL;
     if (ref->id) {
         rc = store_tag_get(s, ref->id, a, &t);
         if (rc < 0)
             return rc;
-        if (rc == STORE_ONE && strcmp(t.team_id, team_id) == 0) {
-            *tag_id = arena_strdup(a, t.id);
-            return STORE_ONE;
-        }
+        if (rc == STORE_ONE && strcmp(t.team_id, team_id) == 0)
+            goto found;
     }
     if (!ref->name)
         return STORE_ONE;
@@ -66,7 +65,9 @@ enum store_rc api_tag_resolve(struct store *s, const char *team_id, const struct
     }
     if (rc < 0)
         return rc;
+found:
     *tag_id = arena_strdup(a, t.id);
+    *tag_name = t.name;
     return STORE_ONE;
 }
 

@@ -503,6 +503,19 @@ class Tap:
         sys.exit(1 if self.failed else 0)
 
 
+def with_server(t, body):
+    """Starts a server, runs @body(t, server), then checks that it stops cleanly on SIGTERM
+    (exit 0, no sanitizer report) and removes its data."""
+    srv = Server()
+    try:
+        srv.start()
+        body(t, srv)
+    finally:
+        if not t.test('server stops on SIGTERM with exit 0 and no sanitizer report', srv.stop):
+            srv.kill()
+        srv.cleanup()
+
+
 def main_guard(tap, body):
     """Runs @body(tap), turning an unexpected exception into a failed point, then tap.done()."""
     try:

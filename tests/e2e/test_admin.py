@@ -10,19 +10,12 @@ import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BIN, PASSWORD, ROLES, Server, Tap, admin, base_env, is_error, is_id,  # noqa: E402
-                     main_guard, unique)
+from harness import (BIN, PASSWORD, ROLES, Tap, admin, base_env, is_error, is_id,  # noqa: E402
+                     main_guard, unique, with_server)
 
 
 def main(t):
-    srv = Server()
-    try:
-        srv.start()
-        body(t, srv)
-    finally:
-        if not t.test('server stops on SIGTERM with exit 0 and no sanitizer report', srv.stop):
-            srv.kill()
-        srv.cleanup()
+    with_server(t, body)
 
 
 def body(t, srv):

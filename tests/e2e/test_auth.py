@@ -12,7 +12,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import PASSWORD, Server, Tap, is_error, is_iso, main_guard, make_team, unique  # noqa: E402
+from harness import PASSWORD, Server, Tap, is_error, is_iso, main_guard, make_team, unique, with_server  # noqa: E402
 
 # Failed sign-ins one client may make in the window before every sign-in from it is refused.
 CLIENT_LIMIT = 50
@@ -20,14 +20,7 @@ EMAIL_LIMIT = 10
 
 
 def main(t):
-    srv = Server()
-    try:
-        srv.start()
-        body(t, srv)
-    finally:
-        if not t.test('server stops on SIGTERM with exit 0 and no sanitizer report', srv.stop):
-            srv.kill()
-        srv.cleanup()
+    with_server(t, body)
     client_limit(t)
 
 

@@ -11,22 +11,14 @@ import tempfile
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (HOST, Response, Server, Tap, common_headers, httpclient, is_error, is_id,  # noqa: E402
-                     main_guard, make_team, raw_exchange, raw_response)
+from harness import (HOST, Response, Tap, common_headers, httpclient, is_error, is_id,  # noqa: E402
+                     main_guard, make_team, raw_exchange, raw_response, with_server)
 
 BODY_MAX = 1 << 20
 
 
 def main(t):
-    srv = Server()
-    try:
-        srv.start()
-        body(t, srv)
-    finally:
-        stopped = t.test('server stops on SIGTERM with exit 0 and no sanitizer report', srv.stop)
-        if not stopped:
-            srv.kill()
-        srv.cleanup()
+    with_server(t, body)
 
 
 def body(t, srv):

@@ -8,7 +8,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Server, Tap, is_error, is_id, is_iso, main_guard, make_team  # noqa: E402
+from harness import Tap, is_error, is_id, is_iso, main_guard, make_team, with_server  # noqa: E402
 
 KEY_FIELDS = {'id', 'name', 'description', 'expiry', 'state', 'team_id', 'user_id', 'membership_id',
               'created_at', 'updated_at'}
@@ -21,14 +21,7 @@ def iso_in(seconds):
 
 
 def main(t):
-    srv = Server()
-    try:
-        srv.start()
-        body(t, srv)
-    finally:
-        if not t.test('server stops on SIGTERM with exit 0 and no sanitizer report', srv.stop):
-            srv.kill()
-        srv.cleanup()
+    with_server(t, body)
 
 
 def body(t, srv):

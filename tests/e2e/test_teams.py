@@ -6,7 +6,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import ROLES, Server, Tap, is_error, is_id, is_iso, main_guard, make_team  # noqa: E402
+from harness import ROLES, Tap, is_error, is_id, is_iso, main_guard, make_team, with_server  # noqa: E402
 
 MEMBER_FIELDS = {'id', 'team_id', 'user_id', 'email', 'name', 'role', 'teamspaces', 'created_at',
                  'updated_at'}
@@ -14,14 +14,7 @@ SPACE_FIELDS = {'id', 'team_id', 'name', 'member_ids', 'created_at', 'updated_at
 
 
 def main(t):
-    srv = Server()
-    try:
-        srv.start()
-        body(t, srv)
-    finally:
-        if not t.test('server stops on SIGTERM with exit 0 and no sanitizer report', srv.stop):
-            srv.kill()
-        srv.cleanup()
+    with_server(t, body)
 
 
 def body(t, srv):

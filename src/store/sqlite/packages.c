@@ -423,18 +423,32 @@ static char *fts_phrase(const char *s, struct arena *a)
     return out;
 }
 
-static void bind_query(sqlite3_stmt *st, const struct package_query *q, struct arena *a)
+/* The values of a query that are derived from it once, for both the count and the page. */
+struct query_values {
+    const char *states;
+    const char *name_phrase;
+    const char *name_like;
+};
+
+static void query_values_init(struct query_values *v, const struct package_query *q,
+                              struct arena *a)
+{
+    v->states = states_json(q->states, a);
+    v->name_phrase = q->name ? fts_phrase(q->name, a) : NULL;
+    v->name_like = q->name ? like_pattern(q->name, a) : NULL;
+}
+
+static void bind_query(sqlite3_stmt *st, const struct package_query *q,
+                       const struct query_values *v)
 {
     bind_text(st, ":team", q->team_id);
     bind_int(st, ":inbox", q->inbox);
-    bind_text(st, ":states", states_json(q->states, a));
+    bind_text(st, ":states", v->states);
     bind_text(st, ":portal", q->portal_id);
     bind_text(st, ":uid", q->scope.user_id);
     bind_text(st, ":mid", q->scope.membership_id);
-    if (q->name) {
-        bind_text(st, ":name_phrase", fts_phrase(q->name, a));
-        bind_text(st, ":name_like", like_pattern(q->name, a));
-    }
+    bind_text(st, ":name_phrase", v->name_phrase);
+    bind_text(st, ":name_like", v->name_like);
     bind_text(st, ":sender", q->sender);
     bind_text(st, ":tags", q->tags_json);
     bind_text(st, ":spaces", q->teamspaces_json);
@@ -445,7 +459,7 @@ static void bind_query(sqlite3_stmt *st, const struct package_query *q, struct a
 /* The number of matches of @pq. With no filter but the states, or one sender, tag or teamspace
  * filter, it is a sum of counters; otherwise the matches are counted. */
 static enum store_rc count_matches(struct sqlite_store *q, const struct package_query *pq,
-                                   unsigned parts, struct arena *a, int64_t *total)
+                                   const struct query_values *v, unsigned parts, int64_t *total)
 {
     sqlite3_stmt *st;
     int rc;
@@ -480,7 +494,7 @@ static enum store_rc count_matches(struct sqlite_store *q, const struct package_
     }
     if (!st)
         return STORE_HARD;
-    bind_query(st, pq, a);
+    bind_query(st, pq, v);
     rc = sqlite3_step(st);
     *total = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
@@ -492,6 +506,7 @@ enum store_rc sqlite_packages_list(struct store *s, const struct package_query *
 {
     struct sqlite_store *q = to_sqlite(s);
     unsigned parts = parts_of(pq);
+    struct query_values v;
     int64_t offset, limit;
     sqlite3_stmt *st;
     enum store_rc rc;
@@ -500,7 +515,8 @@ enum store_rc sqlite_packages_list(struct store *s, const struct package_query *
     *n = 0;
     if ((unsigned)pq->sort >= PACKAGE_SORT_COUNT)
         return STORE_HARD;
-    rc = count_matches(q, pq, parts, a, total);
+    query_values_init(&v, pq, a);
+    rc = count_matches(q, pq, &v, parts, total);
     if (rc < 0)
         return rc;
     /*
@@ -521,7 +537,7 @@ enum store_rc sqlite_packages_list(struct store *s, const struct package_query *
     st = list_stmt(q, parts, pq->sort, pq->desc);
     if (!st)
         return STORE_HARD;
-    bind_query(st, pq, a);
+    bind_query(st, pq, &v);
     bind_int(st, ":limit", limit);
     bind_int(st, ":offset", offset);
     rc = sq_read_rows(q, st, a, sizeof(**out), read_package, out, n, "packages list");
