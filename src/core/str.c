@@ -37,13 +37,6 @@ bool str_eq_nocase(struct str a, const char *b)
     return true;
 }
 
-bool str_has_prefix(struct str s, const char *prefix)
-{
-    size_t n = strlen(prefix);
-
-    return s.len >= n && memcmp(s.ptr, prefix, n) == 0;
-}
-
 bool str_has_ctl(struct str s)
 {
     for (size_t i = 0; i < s.len; i++) {

@@ -30,8 +30,6 @@ bool str_eq(struct str a, struct str b);
 bool str_eq_cstr(struct str a, const char *b);
 /** ASCII case-insensitive equality with a NUL-terminated string. */
 bool str_eq_nocase(struct str a, const char *b);
-/** True when @s starts with @prefix. */
-bool str_has_prefix(struct str s, const char *prefix);
 /** True when @s contains a NUL byte or an ASCII control character other than tab. */
 bool str_has_ctl(struct str s);
 /**

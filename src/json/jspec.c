@@ -262,7 +262,3 @@ json_t *jtime(int64_t ms)
     return json_string(buf);
 }
 
-json_t *jstr_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}

@@ -76,7 +76,5 @@ size_t utf8_length(struct str s);
 
 /** A new JSON string of the ISO 8601 form of @ms (TIME_UNSET gives the zero time). */
 json_t *jtime(int64_t ms);
-/** A new JSON string of @s, or JSON null when @s is NULL. */
-json_t *jstr_or_null(const char *s);
 
 #endif /* CONSIGN_JSPEC_H */
