@@ -261,4 +261,3 @@ json_t *jtime(int64_t ms)
     time_format_iso(ms, buf);
     return json_string(buf);
 }
-
