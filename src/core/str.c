@@ -126,6 +126,9 @@ static bool sbuf_grow(struct sbuf *sb, size_t extra)
     cap = sb->cap ? sb->cap : 64;
     while (cap < need + 1)
         cap = cap > SIZE_MAX / 2 ? need + 1 : cap * 2;
+    /* Never more room than the cap: sbuf_add's fast path relies on it. */
+    if (sb->max < SIZE_MAX && cap > sb->max + 1)
+        cap = sb->max + 1;
     sb->buf = xrealloc(sb->buf, cap);
     sb->cap = cap;
     return true;
@@ -161,7 +164,7 @@ bool sbuf_add_i64(struct sbuf *sb, int64_t v)
     return sbuf_add(sb, buf, i64_format(v, buf));
 }
 
-bool sbuf_add(struct sbuf *sb, const void *p, size_t n)
+bool sbuf_add_slow(struct sbuf *sb, const void *p, size_t n)
 {
     if (!sbuf_grow(sb, n))
         return false;
@@ -214,6 +217,35 @@ void hex_encode(const uint8_t *in, size_t n, char *out)
         out[2 * i + 1] = digits[in[i] & 15];
     }
     out[2 * n] = '\0';
+}
+
+size_t b64url_encode(const uint8_t *in, size_t n, char *out)
+{
+    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    char *p = out;
+    size_t i = 0;
+
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+
+        p[0] = a[v >> 18];
+        p[1] = a[(v >> 12) & 63];
+        p[2] = a[(v >> 6) & 63];
+        p[3] = a[v & 63];
+        p += 4;
+    }
+    if (n - i == 1) {
+        *p++ = a[in[i] >> 2];
+        *p++ = a[(in[i] & 3) << 4];
+    } else if (n - i == 2) {
+        uint32_t v = (uint32_t)in[i] << 8 | in[i + 1];
+
+        *p++ = a[v >> 10];
+        *p++ = a[(v >> 4) & 63];
+        *p++ = a[(v & 15) << 2];
+    }
+    *p = '\0';
+    return (size_t)(p - out);
 }
 
 static int hex_value(char c)

@@ -62,8 +62,23 @@ struct sbuf {
 void sbuf_init(struct sbuf *sb, size_t max);
 /** Frees the bytes; the buffer is empty and reusable with the same cap. */
 void sbuf_release(struct sbuf *sb);
-/** Appends @n bytes; false (and nothing appended) when the cap would be passed. */
-bool sbuf_add(struct sbuf *sb, const void *p, size_t n);
+bool sbuf_add_slow(struct sbuf *sb, const void *p, size_t n);
+
+/**
+ * Appends @n bytes; false (and nothing appended) when the cap would be passed. Inline because
+ * writers call it for every few bytes: the buffer never holds more room than its cap allows, so
+ * fitting in the room is the whole check.
+ */
+static inline bool sbuf_add(struct sbuf *sb, const void *p, size_t n)
+{
+    if (sb->buf && n < sb->cap - sb->len) {
+        memcpy(sb->buf + sb->len, p, n);
+        sb->len += n;
+        sb->buf[sb->len] = '\0';
+        return true;
+    }
+    return sbuf_add_slow(sb, p, n);
+}
 /** Appends a NUL-terminated string. */
 bool sbuf_adds(struct sbuf *sb, const char *s);
 /** Makes room for @n more bytes without appending (false past the cap). */
@@ -81,5 +96,13 @@ char *sbuf_detach(struct sbuf *sb, size_t *len);
 void hex_encode(const uint8_t *in, size_t n, char *out);
 /** Decodes exactly @n bytes of hex from @s; false on a wrong length or a non-hex digit. */
 bool hex_decode(struct str s, uint8_t *out, size_t n);
+
+/** Length of @n bytes in base64url without padding. */
+#define B64URL_LEN(n) (((n) / 3) * 4 + ((n) % 3 ? (n) % 3 + 1 : 0))
+/**
+ * Writes @n bytes as base64url without padding plus a NUL into @out (B64URL_LEN(@n) + 1 bytes);
+ * returns the length written. Not constant-time: for data that is public once encoded.
+ */
+size_t b64url_encode(const uint8_t *in, size_t n, char *out);
 
 #endif /* CONSIGN_STR_H */

@@ -82,11 +82,12 @@ void jw_string(struct jw *w, const char *s)
     /* Copy runs of plain bytes at once; escape quotes, backslashes and control characters. */
     for (run = s; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        char esc[6] = { '\\', 0 };
+        char esc[6];
         size_t n = 2;
 
         if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
             continue;
+        esc[0] = '\\';
         sbuf_add(&w->sb, run, (size_t)(s - run));
         run = s + 1;
         switch (c) {

@@ -66,6 +66,21 @@ int main(void)
        "hex decode");
     ok(!hex_decode(STR_LIT("00ff10a"), bytes, 4), "odd length refused");
     ok(!hex_decode(STR_LIT("00ff10ag"), bytes, 4), "non-hex refused");
+    {
+        /* RFC 4648 section 10, in the URL alphabet and without padding. */
+        static const char *const want[] = {
+            "", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"
+        };
+        char b64[16];
+        bool all = true;
+
+        for (size_t i = 0; i < 7; i++)
+            all &= b64url_encode((const uint8_t *)"foobar", i, b64) == strlen(want[i]) &&
+                   strcmp(b64, want[i]) == 0 && B64URL_LEN(i) == strlen(want[i]);
+        ok(all, "base64url of the RFC 4648 vectors");
+        b64url_encode((const uint8_t *)"\xfb\xff", 2, b64);
+        is_str(b64, "-_8", "base64url uses - and _");
+    }
 
     arena_init(&a);
     for (int i = 0; i < 10000; i++) {
