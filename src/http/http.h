@@ -11,6 +11,7 @@
 #include "core/compat.h"
 
 #include <jansson.h>
+#include <sys/types.h>
 
 #include "core/err.h"
 #include "core/mem.h"
@@ -55,6 +56,11 @@ struct http_route {
     uint64_t body_max;
     /** Label for logs and metrics ("members.list"). */
     const char *label;
+    /**
+     * The body is streamed to the handler instead of collected: the handler runs as soon as the
+     * headers are in and either answers at once (a refusal) or installs rq->sink.
+     */
+    bool stream;
 };
 
 /** A name and value pair of a request (header or query argument); both borrowed. */
@@ -70,6 +76,23 @@ struct resp_header {
     struct resp_header *next;
 };
 
+/** A response body read from an open file, sent with sendfile. */
+struct resp_file {
+    int fd; /* owned: closed with the request (or by the server once sent) */
+    uint64_t offset;
+    uint64_t len;
+};
+
+/** A response body produced piece by piece (a zip of a package). */
+struct resp_stream {
+    uint64_t len; /* exact, known up front */
+    /** Fills @buf with up to @max bytes from @pos; bytes written, or -1 on an error. */
+    ssize_t (*read)(void *ctx, uint64_t pos, char *buf, size_t max);
+    /** Releases @ctx; called exactly once. */
+    void (*free)(void *ctx);
+    void *ctx;
+};
+
 /** What a handler answers. */
 struct resp {
     unsigned status;          /* 0 until a handler answers */
@@ -78,6 +101,25 @@ struct resp {
     size_t body_len;
     struct resp_header *headers;
     enum err err; /* the registry error when this is an error response */
+    /** Instead of body: bytes of a file, or bytes produced on demand; arena-owned, or NULL. */
+    struct resp_file *file;
+    struct resp_stream *stream;
+    /** Called once the whole body was handed to the client's connection (downloads count). */
+    void (*on_sent)(struct req *rq);
+};
+
+/**
+ * Where a streamed request body goes (routes with .stream). Installed by the handler; each
+ * callback that fails leaves the answer in rq->resp.
+ */
+struct http_sink {
+    /** Takes the next piece of the body; false stops reading it. */
+    bool (*write)(struct req *rq, const void *p, size_t n);
+    /** The whole body has arrived: sets the answer. */
+    void (*done)(struct req *rq);
+    /** Releases what the sink holds; always called, last, also when the client went away. */
+    void (*release)(struct req *rq);
+    void *ctx;
 };
 
 /** One request, from its first byte to its completion. Not shared between threads. */
@@ -108,6 +150,8 @@ struct req {
     void *principal;
     int64_t started_ms;
     struct resp resp;
+    /** The streamed body's destination (routes with .stream); NULL otherwise. */
+    struct http_sink *sink;
 };
 
 /** A compiled route table. Immutable after http_router_new(), so shared by every thread. */
@@ -157,6 +201,15 @@ enum http_method http_method_parse(struct str name);
 bool http_begin(const struct http_app *app, struct req *rq, int64_t content_length);
 /** Last step: runs the dispatcher and adds the headers every response carries. */
 void http_finish(const struct http_app *app, struct req *rq);
+/**
+ * For a .stream route, once http_begin() accepted it: runs the dispatcher before the body.
+ * True when a sink now waits for the body; false when the answer is already set.
+ */
+bool http_stream_open(const struct http_app *app, struct req *rq);
+/** Hands a piece of the streamed body to the sink; false when the answer is now set. */
+bool http_stream_write(struct req *rq, const void *p, size_t n);
+/** The streamed body is complete: the sink sets the answer. */
+void http_stream_close(struct req *rq);
 /** Sets the 413 answer of a body that outgrew the route's cap, with the usual headers. */
 void http_refuse_body(struct req *rq);
 /** Largest body the matched route accepts. */
@@ -184,6 +237,14 @@ struct str req_param(const struct req *rq, const char *name);
 void resp_json(struct req *rq, unsigned status, json_t *body);
 /** Sets a response with no body. */
 void resp_empty(struct req *rq, unsigned status);
+/** Sets a response of @len bytes of @fd from @offset, taking ownership of @fd. */
+void resp_file(struct req *rq, unsigned status, const char *content_type, int fd, uint64_t offset,
+               uint64_t len);
+/** Sets a response produced by @stream (copied; its ctx is owned from now on). */
+void resp_stream(struct req *rq, unsigned status, const char *content_type,
+                 const struct resp_stream *stream);
+/** Reads a whole file or stream response into rq->resp.body (in-process tests). */
+void resp_materialize(struct req *rq);
 /** Sets a response of @content_type, taking ownership of the malloc'd @body. */
 void resp_take(struct req *rq, unsigned status, const char *content_type, char *body, size_t len);
 /**

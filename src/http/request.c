@@ -8,6 +8,7 @@
 #include "http/http.h"
 
 #include <stdarg.h>
+#include <unistd.h>
 
 #define LOG_COMPONENT "http"
 #include "core/clock.h"
@@ -87,9 +88,23 @@ void resp_header_add(struct req *rq, const char *name, const char *value)
     *tail = h;
 }
 
+/* Drops a file or stream body that an answer set earlier. */
+static void resp_drop_source(struct resp *r)
+{
+    if (r->file) {
+        close(r->file->fd);
+        r->file = NULL;
+    }
+    if (r->stream) {
+        r->stream->free(r->stream->ctx);
+        r->stream = NULL;
+    }
+}
+
 void resp_take(struct req *rq, unsigned status, const char *content_type, char *body, size_t len)
 {
     free(rq->resp.body);
+    resp_drop_source(&rq->resp);
     rq->resp.status = status;
     rq->resp.content_type = content_type;
     rq->resp.body = body;
@@ -99,6 +114,54 @@ void resp_take(struct req *rq, unsigned status, const char *content_type, char *
 void resp_empty(struct req *rq, unsigned status)
 {
     resp_take(rq, status, NULL, NULL, 0);
+}
+
+void resp_file(struct req *rq, unsigned status, const char *content_type, int fd, uint64_t offset,
+               uint64_t len)
+{
+    struct resp_file *f = arena_alloc(&rq->arena, sizeof(*f));
+
+    resp_take(rq, status, content_type, NULL, 0);
+    *f = (struct resp_file){ .fd = fd, .offset = offset, .len = len };
+    rq->resp.file = f;
+}
+
+void resp_stream(struct req *rq, unsigned status, const char *content_type,
+                 const struct resp_stream *stream)
+{
+    struct resp_stream *s = arena_alloc(&rq->arena, sizeof(*s));
+
+    resp_take(rq, status, content_type, NULL, 0);
+    *s = *stream;
+    rq->resp.stream = s;
+}
+
+void resp_materialize(struct req *rq)
+{
+    struct resp *r = &rq->resp;
+    uint64_t len = r->file ? r->file->len : r->stream ? r->stream->len : 0;
+    char *buf;
+    uint64_t got = 0;
+
+    if (!r->file && !r->stream)
+        return;
+    if (len > (256u << 20))
+        abort(); /* tests only: nothing that large is read into memory */
+    buf = xmalloc((size_t)len + 1);
+    while (got < len) {
+        ssize_t n = r->file ? pread(r->file->fd, buf + got, (size_t)(len - got),
+                                    (off_t)(r->file->offset + got))
+                            : r->stream->read(r->stream->ctx, got, buf + got, (size_t)(len - got));
+
+        if (n <= 0)
+            break;
+        got += (uint64_t)n;
+    }
+    buf[got] = '\0';
+    resp_drop_source(r);
+    free(r->body);
+    r->body = buf;
+    r->body_len = (size_t)got;
 }
 
 void resp_json(struct req *rq, unsigned status, json_t *body)
@@ -264,8 +327,58 @@ void http_finish(const struct http_app *app, struct req *rq)
     log_set_request(NULL);
 }
 
+bool http_stream_open(const struct http_app *app, struct req *rq)
+{
+    log_set_request(rq->rid);
+    app->dispatch(rq);
+    if (rq->resp.status == 0 && !rq->sink) {
+        LOG_AT(LOG_LEVEL_ERROR, rq->rid, "BUG: route %s set neither an answer nor a sink",
+               rq->route->label);
+        resp_error(rq, ERR_INTERNAL, NULL);
+    }
+    if (rq->resp.status) {
+        add_common_headers(rq);
+        log_set_request(NULL);
+        return false;
+    }
+    log_set_request(NULL);
+    return true;
+}
+
+bool http_stream_write(struct req *rq, const void *p, size_t n)
+{
+    bool ok;
+
+    log_set_request(rq->rid);
+    ok = rq->sink->write(rq, p, n);
+    if (!ok) {
+        if (rq->resp.status == 0)
+            resp_error(rq, ERR_INTERNAL, NULL);
+        add_common_headers(rq);
+    }
+    log_set_request(NULL);
+    return ok;
+}
+
+void http_stream_close(struct req *rq)
+{
+    log_set_request(rq->rid);
+    rq->sink->done(rq);
+    if (rq->resp.status == 0) {
+        LOG_AT(LOG_LEVEL_ERROR, rq->rid, "BUG: route %s's sink left no answer", rq->route->label);
+        resp_error(rq, ERR_INTERNAL, NULL);
+    }
+    add_common_headers(rq);
+    log_set_request(NULL);
+}
+
 void http_req_release(struct req *rq)
 {
+    if (rq->sink) {
+        rq->sink->release(rq);
+        rq->sink = NULL;
+    }
+    resp_drop_source(&rq->resp);
     free(rq->resp.body);
     rq->resp.body = NULL;
     arena_release(&rq->arena);
@@ -342,6 +455,28 @@ void http_loopback(const struct http_app *app, struct req *rq, const char *metho
     }
     if (!http_begin(app, rq, (int64_t)body_len))
         return;
-    rq->body = (struct str){ body_len ? arena_strndup(&rq->arena, body, body_len) : "", body_len };
-    http_finish(app, rq);
+    if (rq->route->stream) {
+        /* In pieces, as a network would deliver them. */
+        const char *p = body;
+        size_t left = body_len;
+
+        if (!http_stream_open(app, rq))
+            return;
+        while (left) {
+            size_t n = left < 4096 ? left : 4096;
+
+            if (!http_stream_write(rq, p, n))
+                return;
+            p += n;
+            left -= n;
+        }
+        http_stream_close(rq);
+    } else {
+        rq->body =
+            (struct str){ body_len ? arena_strndup(&rq->arena, body, body_len) : "", body_len };
+        http_finish(app, rq);
+    }
+    /* In-process, the whole answer counts as delivered. */
+    if (rq->resp.on_sent)
+        rq->resp.on_sent(rq);
 }

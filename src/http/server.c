@@ -87,17 +87,68 @@ static void client_address(struct MHD_Connection *conn, char *out, size_t cap)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)cap);
 }
 
+/* Block size of generated bodies (zips): big enough that the send calls stay few. */
+#define STREAM_BLOCK (256u << 10)
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct resp_stream *s = cls;
+    ssize_t n = s->read(s->ctx, pos, buf, max);
+
+    if (n < 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    if (n == 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    return n;
+}
+
+static void stream_free(void *cls)
+{
+    struct resp_stream *s = cls;
+
+    s->free(s->ctx);
+    free(s);
+}
+
+/* The MHD response of an answer; what it takes over (body, fd, stream) is no longer ours. */
+static struct MHD_Response *response_of(struct resp *resp)
+{
+    struct MHD_Response *r;
+
+    if (resp->file) {
+        r = MHD_create_response_from_fd_at_offset64(resp->file->len, resp->file->fd,
+                                                    resp->file->offset);
+        if (r)
+            resp->file = NULL;
+        return r;
+    }
+    if (resp->stream) {
+        struct resp_stream *s = xmalloc(sizeof(*s));
+
+        *s = *resp->stream;
+        r = MHD_create_response_from_callback(s->len, STREAM_BLOCK, stream_read, s, stream_free);
+        if (!r) {
+            free(s);
+            return NULL;
+        }
+        resp->stream = NULL;
+        return r;
+    }
+    r = MHD_create_response_from_buffer(
+        resp->body_len, resp->body, resp->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (r)
+        resp->body = NULL;
+    return r;
+}
+
 static enum MHD_Result queue(struct MHD_Connection *conn, struct req *rq)
 {
     struct MHD_Response *r;
     enum MHD_Result ret;
 
-    r = MHD_create_response_from_buffer(rq->resp.body_len, rq->resp.body,
-                                        rq->resp.body ? MHD_RESPMEM_MUST_FREE
-                                                      : MHD_RESPMEM_PERSISTENT);
+    r = response_of(&rq->resp);
     if (!r)
         return MHD_NO;
-    rq->resp.body = NULL; /* MHD frees it now */
     if (rq->resp.content_type)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rq->resp.content_type);
     for (const struct resp_header *h = rq->resp.headers; h; h = h->next)
@@ -148,6 +199,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         atomic_fetch_add(&srv->inflight, 1);
         cr->refused = !http_begin(srv->app, rq, content_length);
         cr->body.max = http_body_max(rq);
+        if (!cr->refused && rq->route->stream)
+            cr->refused = !http_stream_open(srv->app, rq);
         /*
          * A refused request that waits for "100 Continue" is answered now, so its body is never
          * sent; so is one that announces a body too large to be worth reading. Any other refused
@@ -161,6 +214,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     rq = &cr->rq;
+    if (*upload_data_size > 0 && !cr->refused && rq->sink) {
+        if (http_stream_write(rq, upload_data, *upload_data_size)) {
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        /* The sink refused: the rest of the body is read and dropped, as below. */
+        cr->refused = true;
+    }
     if (*upload_data_size > 0) {
         if (!cr->refused && sbuf_add(&cr->body, upload_data, *upload_data_size)) {
             *upload_data_size = 0;
@@ -179,6 +240,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (cr->refused)
         return queue(conn, rq);
+    if (rq->sink) {
+        http_stream_close(rq);
+        return queue(conn, rq);
+    }
     rq->body = (struct str){ cr->body.buf ? cr->body.buf : "", cr->body.len };
     http_finish(srv->app, rq);
     return queue(conn, rq);
@@ -201,6 +266,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
            rq->path.ptr ? rq->path.ptr : "", rq->resp.status, rq->route ? rq->route->label : "-",
            (double)(clock_mono_ms() - rq->started_ms), rq->client_addr,
            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
+    if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && rq->resp.on_sent) {
+        log_set_request(rq->rid);
+        rq->resp.on_sent(rq);
+        log_set_request(NULL);
+    }
     sbuf_release(&cr->body);
     http_req_release(rq);
     free(cr);

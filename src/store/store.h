@@ -192,6 +192,46 @@ struct package {
     int64_t usage_updated_at; /* TIME_UNSET: never downloaded */
 };
 
+/** A file of a package. */
+struct file {
+    char id[ID_LEN + 1];
+    char package_id[ID_LEN + 1];
+    char *kind;
+    char *name;
+    char *path;
+    int64_t size;       /* declared (-1: not declared) until done, then exact */
+    int64_t chunk_size; /* bytes of every part but the last; 0 until known */
+    int64_t last_modified;
+    char *upload_id; /* NULL until the upload is initiated */
+    bool done;       /* finalized: its bytes are whole and sealed */
+    uint32_t crc32;  /* of the whole file, once done */
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+/** A part of a file's upload whose bytes are durable. */
+struct file_part {
+    uint32_t part; /* 1-based */
+    int64_t size;
+    uint32_t crc32;
+    bool side; /* waits in a side file for its place */
+};
+
+/** A download link of a package. */
+struct link {
+    char id[ID_LEN + 1];
+    char package_id[ID_LEN + 1];
+    uint8_t secret_hash[API_KEY_HASH_LEN];
+    char *email;
+    char *password_hash;  /* NULL: none */
+    int64_t access_limit; /* 0: unlimited */
+    int64_t access_count;
+    int64_t expiry; /* TIME_UNSET: none */
+    bool active;
+    int64_t created_at;
+    int64_t updated_at;
+};
+
 /** Which packages of a team a caller may see. */
 struct package_scope {
     bool all;                  /* owners and admins */
@@ -317,6 +357,31 @@ enum store_rc store_packages_move_by_expiry(struct store *s, const char *team_id
 /** The teamspace @id of @team_id (without members). */
 enum store_rc store_teamspace_get(struct store *s, const char *team_id, const char *id,
                                   struct arena *a, struct teamspace *out);
+
+/* Files, parts and links. */
+enum store_rc store_file_insert(struct store *s, const struct file *f);
+enum store_rc store_file_get(struct store *s, const char *id, struct arena *a, struct file *out);
+/** Writes every field of @f but its id and package. */
+enum store_rc store_file_update(struct store *s, const struct file *f);
+/** Deletes file @id and its parts. */
+enum store_rc store_file_delete(struct store *s, const char *id);
+/** The files of @package_id in the order they were added. */
+enum store_rc store_files_list(struct store *s, const char *package_id, struct arena *a,
+                               struct file **out, size_t *n);
+/** Records (or replaces) a durable part of @file_id. */
+enum store_rc store_file_part_put(struct store *s, const char *file_id, const struct file_part *p);
+/** Forgets a part (its bytes are about to be rewritten). */
+enum store_rc store_file_part_delete(struct store *s, const char *file_id, uint32_t part);
+/** The recorded parts of @file_id by number. */
+enum store_rc store_file_parts_list(struct store *s, const char *file_id, struct arena *a,
+                                    struct file_part **out, size_t *n);
+enum store_rc store_link_insert(struct store *s, const struct link *l);
+enum store_rc store_link_get(struct store *s, const char *id, struct arena *a, struct link *out);
+/** Writes access_count, active and updated_at of @l. */
+enum store_rc store_link_update(struct store *s, const struct link *l);
+/** The links of @package_id, oldest first. */
+enum store_rc store_links_list(struct store *s, const char *package_id, struct arena *a,
+                               struct link **out, size_t *n);
 
 /* Rate limits, kept in the database so that every server process sees the same counts. */
 /**
