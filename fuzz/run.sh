@@ -15,10 +15,10 @@ build=${1:?usage: fuzz/run.sh BUILD_DIR SECONDS [TARGET...]}
 seconds=${2:?usage: fuzz/run.sh BUILD_DIR SECONDS [TARGET...]}
 shift 2
 here=$(cd "$(dirname "$0")" && pwd)
-targets=${*:-fuzz_router fuzz_json fuzz_iso8601 fuzz_credentials fuzz_request}
+targets=${*:-fuzz_router fuzz_json fuzz_iso8601 fuzz_credentials fuzz_request fuzz_zip}
 
 # Longest input per target: a path; a body; a date; a token (AUTH_TOKEN_MAX is 4096) or claims;
-# a request (a target past HTTP_URI_MAX, 100+ headers).
+# a request (a target past HTTP_URI_MAX, 100+ headers); names past ZIP_NAME_MAX and 64 entries.
 max_len() {
   case $1 in
     fuzz_router) echo 1024 ;;
@@ -26,6 +26,7 @@ max_len() {
     fuzz_iso8601) echo 64 ;;
     fuzz_credentials) echo 5000 ;;
     fuzz_request) echo 8192 ;;
+    fuzz_zip) echo 4096 ;;
     *) echo 4096 ;;
   esac
 }

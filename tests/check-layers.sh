@@ -39,6 +39,8 @@ check "json/ includes only core/ and json/" \
   "grep -rn '#include \"' json | grep -v -e '#include \"core/' -e '#include \"json/'"
 check "http/ includes only core/ and http/" \
   "grep -rn '#include \"' http | grep -v -e '#include \"core/' -e '#include \"http/'"
+check "zip/ includes only core/ and zip/" \
+  "grep -rn '#include \"' zip | grep -v -e '#include \"core/' -e '#include \"zip/'"
 check "store/ includes no http/, api/, auth/ or cli/" \
   "grep -rn -e '#include \"http/' -e '#include \"api/' -e '#include \"auth/' -e '#include \"cli/' store"
 check "auth/ includes no http/, api/ or cli/" \

@@ -9,8 +9,10 @@
 #include "core/compat.h"
 
 #include "auth/auth.h"
+#include "blob/blob.h"
 #include "http/http.h"
 #include "json/jspec.h"
+#include "json/jwrite.h"
 #include "store/store.h"
 
 /** What every handler may read; set up once at start and read-only afterwards. */
@@ -19,6 +21,7 @@ struct api_env {
     uint8_t secret[AUTH_SECRET_LEN];
     const char *public_url; /* "http://127.0.0.1:8080", no trailing slash */
     const char *version;
+    struct blob *blob; /* file bytes */
 };
 
 /** Credentials a route takes (struct http_route.auth). */
@@ -59,6 +62,12 @@ static inline const struct principal *api_principal(const struct req *rq)
 bool api_store_or_reply(struct req *rq, struct store **out);
 /** Parses the body as a JSON object and checks it against @spec; *@doc is decref'd by the caller. */
 bool api_body_or_reply(struct req *rq, const struct jspec *spec, json_t **doc);
+/**
+ * Runs @fn in a transaction of @kind on this thread's store; on failure replies (503/500) and
+ * returns the negative rc, else STORE_NONE or STORE_ONE.
+ */
+enum store_rc api_run_or_reply(struct req *rq, const char *label, enum store_txn_kind kind,
+                               store_txn_fn *fn, void *ctx);
 /** Replies to a failed store call (rc < 0): 503 when busy, 500 otherwise. */
 void api_reply_store(struct req *rq, enum store_rc rc);
 /**
@@ -71,6 +80,41 @@ bool api_team_or_reply(struct req *rq, enum team_action action, struct membershi
  * name (else 404); @need_full refuses download-only tokens (403). Fills @out.
  */
 bool api_package_or_reply(struct req *rq, bool need_full, struct package *out);
+/** Answers with a writer's text (a 500 if it outgrew its cap). */
+void api_jw_reply(struct req *rq, unsigned status, struct jw *w);
+
+/* Files and the upload protocol's limits (GET /v1/system/packages/spec). */
+#define FILES_MAX_CHUNK_COUNT 10000
+#define FILES_MAX_CHUNK_SIZE (INT64_C(5) << 30)
+#define FILES_MIN_CHUNK_SIZE (5 << 20)
+#define FILES_MAX_SIZE (FILES_MAX_CHUNK_COUNT * FILES_MAX_CHUNK_SIZE)
+/** Characters of a file's name and folder path. */
+#define FILES_NAME_MAX 1024
+#define FILES_PATH_MAX 4096
+/** How long a blueprint's signed URL works. */
+#define FILES_URL_TTL_S (7 * 24 * 3600)
+
+/** Writes a file object. */
+void api_file_write(struct jw *w, const struct file *f);
+/**
+ * A signed storage URL (in the arena) for @method on file @file_id: "POST" initiates its upload,
+ * "PUT" uploads part @part of upload @upload_id, "GET" downloads it.
+ */
+char *api_storage_url(struct req *rq, const char *method, const char *file_id, uint32_t part,
+                      const char *upload_id);
+/** A signed URL of the whole package as a zip. */
+char *api_storage_zip_url(struct req *rq, const char *package_id, bool windows);
+/** The ETag of a received part, without quotes. */
+void api_part_etag(const struct api_env *env, const char *file_id, const struct file_part *p,
+                   char out[AUTH_SIG_LEN + 1]);
+/** Bytes of the zip of @files. */
+uint64_t api_zip_size(const struct file *files, size_t n, bool windows);
+
+/** Answers with one package object. */
+void api_package_reply(struct req *rq, unsigned status, const struct package *p);
+/** True when @p is in one of @states (PACKAGE_STATE_BIT); else a 409 saying @what. */
+bool api_package_state_or_reply(struct req *rq, const struct package *p, unsigned states,
+                                const char *what);
 /** Reads ?page= and ?limit= (1-based page; limit 1..@max_limit, default @max_limit). */
 bool api_page_or_reply(struct req *rq, int64_t max_limit, struct store_page *page);
 /** Copies path parameter @name into @out when it has the shape of an id; else replies 404. */
@@ -121,5 +165,21 @@ void api_team_archive(struct req *rq);
 void api_team_unarchive(struct req *rq);
 void api_inbox_archive(struct req *rq);
 void api_inbox_unarchive(struct req *rq);
+void api_spec(struct req *rq);
+void api_files_create(struct req *rq);
+void api_files_blueprints(struct req *rq);
+void api_files_finalize(struct req *rq);
+void api_files_delete(struct req *rq);
+void api_files_list(struct req *rq);
+void api_files_download(struct req *rq);
+void api_package_finalize(struct req *rq);
+void api_storage_initiate(struct req *rq);
+void api_storage_part(struct req *rq);
+void api_storage_get(struct req *rq);
+void api_storage_zip(struct req *rq);
+void api_links_create(struct req *rq);
+void api_links_list(struct req *rq);
+void api_links_delete(struct req *rq);
+void api_links_resolve(struct req *rq);
 
 #endif /* CONSIGN_API_H */

@@ -201,6 +201,20 @@ static enum store_rc package_txn(struct store *s, void *vctx)
     return store_package_get(s, c->id, c->a, c->out);
 }
 
+enum store_rc api_run_or_reply(struct req *rq, const char *label, enum store_txn_kind kind,
+                               store_txn_fn *fn, void *ctx)
+{
+    struct store *s;
+    enum store_rc rc;
+
+    if (!api_store_or_reply(rq, &s))
+        return STORE_HARD;
+    rc = store_run(s, label, kind, fn, ctx);
+    if (rc < 0)
+        api_reply_store(rq, rc);
+    return rc;
+}
+
 bool api_package_or_reply(struct req *rq, bool need_full, struct package *out)
 {
     const struct principal *p = api_principal(rq);

@@ -86,8 +86,7 @@ static void package_write(struct jw *w, struct req *rq, const struct package *p,
     free(token);
 }
 
-/* Answers with a writer's text (a 500 if it outgrew its cap). */
-static void jw_reply(struct req *rq, unsigned status, struct jw *w)
+void api_jw_reply(struct req *rq, unsigned status, struct jw *w)
 {
     size_t len;
     char *text = jw_take(w, &len);
@@ -99,14 +98,13 @@ static void jw_reply(struct req *rq, unsigned status, struct jw *w)
     resp_take(rq, status, "application/json", text, len);
 }
 
-/* Answers with one package object. */
-static void package_reply(struct req *rq, unsigned status, const struct package *p)
+void api_package_reply(struct req *rq, unsigned status, const struct package *p)
 {
     struct jw w;
 
     jw_init(&w, 1u << 20);
     package_write(&w, rq, p, false);
-    jw_reply(rq, status, &w);
+    api_jw_reply(rq, status, &w);
 }
 
 /*
@@ -277,7 +275,7 @@ void api_packages_create(struct req *rq)
         api_reply_store(rq, STORE_HARD);
         return;
     }
-    package_reply(rq, 201, &c.pkg);
+    api_package_reply(rq, 201, &c.pkg);
 }
 
 /* ---- lists ---- */
@@ -459,7 +457,7 @@ static void list_reply(struct req *rq, struct list_ctx *c, bool paged)
     jw_array_end(&w);
     if (paged)
         jw_object_end(&w);
-    jw_reply(rq, 200, &w);
+    api_jw_reply(rq, 200, &w);
 }
 
 void api_packages_list(struct req *rq)
@@ -584,7 +582,7 @@ void api_packages_get(struct req *rq)
         resp_error(rq, ERR_NOT_FOUND, "no such package");
         return;
     }
-    package_reply(rq, 200, &c.pkg);
+    api_package_reply(rq, 200, &c.pkg);
 }
 
 /* ---- management with a package token ---- */
@@ -628,11 +626,11 @@ static void save_reply(struct req *rq, struct update_ctx *c, unsigned status)
     if (status == 204)
         resp_empty(rq, 204);
     else
-        package_reply(rq, status, &c->pkg);
+        api_package_reply(rq, status, &c->pkg);
 }
 
-static bool state_in_or_reply(struct req *rq, const struct package *p, unsigned states,
-                              const char *what)
+bool api_package_state_or_reply(struct req *rq, const struct package *p, unsigned states,
+                                const char *what)
 {
     if (states & PACKAGE_STATE_BIT(p->state))
         return true;
@@ -661,9 +659,9 @@ void api_package_update(struct req *rq)
     };
 
     if (!api_package_or_reply(rq, true, &c.pkg) ||
-        !state_in_or_reply(rq, &c.pkg,
-                           PACKAGE_STATE_BIT(PACKAGE_NEW) | PACKAGE_STATE_BIT(PACKAGE_FINALIZED),
-                           "only new and finalized packages can be changed") ||
+        !api_package_state_or_reply(
+            rq, &c.pkg, PACKAGE_STATE_BIT(PACKAGE_NEW) | PACKAGE_STATE_BIT(PACKAGE_FINALIZED),
+            "only new and finalized packages can be changed") ||
         !api_body_or_reply(rq, spec, &doc))
         return;
     if (has_name && !name) {
@@ -700,8 +698,8 @@ void api_package_expiry(struct req *rq)
     json_t *doc;
 
     if (!api_package_or_reply(rq, true, &c.pkg) ||
-        !state_in_or_reply(rq, &c.pkg, PACKAGE_STATE_BIT(PACKAGE_FINALIZED),
-                           "only a finalized package's expiry can be changed") ||
+        !api_package_state_or_reply(rq, &c.pkg, PACKAGE_STATE_BIT(PACKAGE_FINALIZED),
+                                    "only a finalized package's expiry can be changed") ||
         !api_body_or_reply(rq, spec, &doc))
         return;
     json_decref(doc);
@@ -738,9 +736,10 @@ static void move_one(struct req *rq, enum package_state from, enum package_state
     struct update_ctx c = { .a = &rq->arena };
 
     if (!api_package_or_reply(rq, true, &c.pkg) ||
-        !state_in_or_reply(rq, &c.pkg, PACKAGE_STATE_BIT(from),
-                           to == PACKAGE_ARCHIVED ? "only expired packages can be archived"
-                                                  : "only archived packages can be unarchived"))
+        !api_package_state_or_reply(rq, &c.pkg, PACKAGE_STATE_BIT(from),
+                                    to == PACKAGE_ARCHIVED
+                                        ? "only expired packages can be archived"
+                                        : "only archived packages can be unarchived"))
         return;
     c.pkg.state = to;
     save_reply(rq, &c, 204);

@@ -8,6 +8,12 @@
     {                                                                                              \
         .method = (m), .pattern = (p), .handler = (h), .auth = (a), .label = (l)                   \
     }
+/* A route whose body streams to its handler (part uploads), up to @max bytes. */
+#define STREAM(m, p, h, a, l, max)                                                                 \
+    {                                                                                              \
+        .method = (m), .pattern = (p), .handler = (h), .auth = (a), .label = (l),                  \
+        .body_max = (max), .stream = true                                                          \
+    }
 
 const struct http_route api_routes[] = {
     ROUTE(HTTP_GET, "/healthz", api_health, API_AUTH_NONE, "health"),
@@ -47,6 +53,25 @@ const struct http_route api_routes[] = {
     ROUTE(HTTP_POST, "/v1/teams/{team_id}/inbox/archive", api_inbox_archive, API_AUTH_USER, "inbox.archive"),
     ROUTE(HTTP_PUT, "/v1/teams/{team_id}/inbox/unarchive", api_inbox_unarchive, API_AUTH_USER, "inbox.unarchive"),
     ROUTE(HTTP_POST, "/v1/teams/{team_id}/inbox/unarchive", api_inbox_unarchive, API_AUTH_USER, "inbox.unarchive"),
+    ROUTE(HTTP_POST, "/v1/packages/{package_id}/finalize", api_package_finalize, API_AUTH_PACKAGE, "package.finalize"),
+    ROUTE(HTTP_GET, "/v1/system/packages/spec", api_spec, API_AUTH_NONE, "spec"),
+    ROUTE(HTTP_POST, "/v1/packages/{package_id}/files", api_files_create, API_AUTH_PACKAGE, "files.create"),
+    ROUTE(HTTP_GET, "/v1/packages/{package_id}/files", api_files_list, API_AUTH_PACKAGE, "files.list"),
+    ROUTE(HTTP_POST, "/v1/packages/{package_id}/files/{file_id}", api_files_blueprints, API_AUTH_PACKAGE, "files.blueprints"),
+    ROUTE(HTTP_DELETE, "/v1/packages/{package_id}/files/{file_id}", api_files_delete, API_AUTH_PACKAGE, "files.delete"),
+    ROUTE(HTTP_POST, "/v1/packages/{package_id}/files/{file_id}/finalize", api_files_finalize, API_AUTH_PACKAGE, "files.finalize"),
+    ROUTE(HTTP_GET, "/v1/packages/{package_id}/files/{file_id}/download", api_files_download, API_AUTH_PACKAGE, "files.download"),
+    ROUTE(HTTP_POST, "/v1/packages/{package_id}/links", api_links_create, API_AUTH_PACKAGE, "links.create"),
+    ROUTE(HTTP_GET, "/v1/packages/{package_id}/links", api_links_list, API_AUTH_PACKAGE, "links.list"),
+    ROUTE(HTTP_DELETE, "/v1/links/{link_id}", api_links_delete, API_AUTH_PACKAGE, "links.delete"),
+    ROUTE(HTTP_GET, "/v1/links/{link_id}", api_links_resolve, API_AUTH_NONE, "links.resolve"),
+    /* The embedded store's signed storage routes (the targets of blueprints). */
+    ROUTE(HTTP_POST, "/storage/files/{file_id}", api_storage_initiate, API_AUTH_NONE, "storage.initiate"),
+    STREAM(HTTP_PUT, "/storage/files/{file_id}", api_storage_part, API_AUTH_NONE, "storage.part", FILES_MAX_CHUNK_SIZE),
+    ROUTE(HTTP_GET, "/storage/files/{file_id}", api_storage_get, API_AUTH_NONE, "storage.get"),
+    ROUTE(HTTP_HEAD, "/storage/files/{file_id}", api_storage_get, API_AUTH_NONE, "storage.get"),
+    ROUTE(HTTP_GET, "/storage/packages/{package_id}/{kind}", api_storage_zip, API_AUTH_NONE, "storage.zip"),
+    ROUTE(HTTP_HEAD, "/storage/packages/{package_id}/{kind}", api_storage_zip, API_AUTH_NONE, "storage.zip"),
 };
 
 /* clang-format on */

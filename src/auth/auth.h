@@ -86,6 +86,14 @@ char *auth_package_token_new(const uint8_t secret[AUTH_SECRET_LEN], const char *
 bool auth_package_token_check(const uint8_t secret[AUTH_SECRET_LEN], struct str token,
                               int64_t now_s, struct package_grant *out);
 
+/** Length of a URL signature (base64url of an HMAC-SHA256). */
+#define AUTH_SIG_LEN 43
+/** Signs @text (a canonical description of a request) for a URL: @out gets AUTH_SIG_LEN + 1. */
+void auth_url_sign(const uint8_t secret[AUTH_SECRET_LEN], const char *text,
+                   char out[AUTH_SIG_LEN + 1]);
+/** True when @sig is the signature of @text; constant-time. */
+bool auth_url_check(const uint8_t secret[AUTH_SECRET_LEN], const char *text, struct str sig);
+
 /** Derives the signing secret from configured text (at least 32 characters). */
 bool auth_secret_from_text(const char *text, uint8_t secret[AUTH_SECRET_LEN]);
 

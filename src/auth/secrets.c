@@ -200,6 +200,25 @@ static void mac(const uint8_t secret[AUTH_SECRET_LEN], const char *p, size_t n,
         abort();
 }
 
+void auth_url_sign(const uint8_t secret[AUTH_SECRET_LEN], const char *text,
+                   char out[AUTH_SIG_LEN + 1])
+{
+    uint8_t m[MAC_LEN];
+
+    mac(secret, text, strlen(text), m);
+    b64url_encode(m, sizeof(m), out);
+}
+
+bool auth_url_check(const uint8_t secret[AUTH_SECRET_LEN], const char *text, struct str sig)
+{
+    char want[AUTH_SIG_LEN + 1];
+
+    if (sig.len != AUTH_SIG_LEN)
+        return false;
+    auth_url_sign(secret, text, want);
+    return sodium_memcmp(want, sig.ptr, AUTH_SIG_LEN) == 0;
+}
+
 /* Signs a JSON payload (its text) as an HS256 JWT: header.payload.signature, base64url. */
 static char *sign_payload(const uint8_t secret[AUTH_SECRET_LEN], const char *payload, size_t len)
 {

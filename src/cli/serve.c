@@ -292,6 +292,12 @@ int cmd_serve(int argc, char **argv)
         rc = 1;
         goto out;
     }
+    env.blob = blob_open(cfg.data, why, sizeof(why));
+    if (!env.blob) {
+        LOG_ERR("cannot open the file storage: %s", why);
+        rc = 1;
+        goto out;
+    }
     router = http_router_new(api_routes, api_routes_count);
     app = (struct http_app){ .router = router, .dispatch = api_dispatch, .env = &env };
     if (!http_server_start(&opts, &app, &srv)) {
@@ -331,6 +337,7 @@ out:
     http_server_stop(srv);
     http_router_free(router);
     store_close(s);
+    blob_close(env.blob);
     free(public_url);
     if (rc == 0)
         LOG_INFO("stopped");

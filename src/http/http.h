@@ -106,6 +106,7 @@ struct resp {
     struct resp_stream *stream;
     /** Called once the whole body was handed to the client's connection (downloads count). */
     void (*on_sent)(struct req *rq);
+    void *on_sent_ctx;
 };
 
 /**
@@ -243,6 +244,21 @@ void resp_file(struct req *rq, unsigned status, const char *content_type, int fd
 /** Sets a response produced by @stream (copied; its ctx is owned from now on). */
 void resp_stream(struct req *rq, unsigned status, const char *content_type,
                  const struct resp_stream *stream);
+/** What a Range header asks of @size bytes. */
+enum http_range {
+    HTTP_RANGE_NONE,  /* absent, or not one range of bytes: the whole content */
+    HTTP_RANGE_OK,    /* [*from, *from + *len) */
+    HTTP_RANGE_UNSAT, /* outside the content: 416 */
+};
+/** Reads a Range header (one byte range; several are answered with the whole content). */
+enum http_range http_range_parse(struct str header, uint64_t size, uint64_t *from, uint64_t *len);
+/**
+ * Answers @len bytes at @from of content of @size bytes: 200, or 206 with Content-Range when
+ * @rq asked for a range, or 416; with Accept-Ranges. Sets *@from and *@len to what to send;
+ * false after a 416.
+ */
+bool http_range_answer(struct req *rq, uint64_t size, uint64_t *from, uint64_t *len,
+                       unsigned *status);
 /** Reads a whole file or stream response into rq->resp.body (in-process tests). */
 void resp_materialize(struct req *rq);
 /** Sets a response of @content_type, taking ownership of the malloc'd @body. */

@@ -480,3 +480,71 @@ void http_loopback(const struct http_app *app, struct req *rq, const char *metho
     if (rq->resp.on_sent)
         rq->resp.on_sent(rq);
 }
+
+enum http_range http_range_parse(struct str h, uint64_t size, uint64_t *from, uint64_t *len)
+{
+    struct str spec, a, b;
+    const char *dash;
+    uint64_t x, y;
+
+    h = str_trim(h);
+    if (h.len < 6 || memcmp(h.ptr, "bytes=", 6) != 0)
+        return HTTP_RANGE_NONE;
+    spec = str_trim((struct str){ h.ptr + 6, h.len - 6 });
+    if (memchr(spec.ptr, ',', spec.len) || !(dash = memchr(spec.ptr, '-', spec.len)))
+        return HTTP_RANGE_NONE;
+    a = str_trim((struct str){ spec.ptr, (size_t)(dash - spec.ptr) });
+    b = str_trim((struct str){ dash + 1, spec.len - (size_t)(dash - spec.ptr) - 1 });
+    if (a.len == 0) {
+        /* The last y bytes. */
+        if (!str_to_u64(b, UINT64_MAX, &y))
+            return HTTP_RANGE_NONE;
+        if (y == 0 || size == 0)
+            return HTTP_RANGE_UNSAT;
+        *len = y < size ? y : size;
+        *from = size - *len;
+        return HTTP_RANGE_OK;
+    }
+    if (!str_to_u64(a, UINT64_MAX, &x))
+        return HTTP_RANGE_NONE;
+    if (b.len == 0) {
+        y = UINT64_MAX;
+    } else if (!str_to_u64(b, UINT64_MAX, &y) || y < x) {
+        return HTTP_RANGE_NONE;
+    }
+    if (x >= size)
+        return HTTP_RANGE_UNSAT;
+    if (y >= size)
+        y = size - 1;
+    *from = x;
+    *len = y - x + 1;
+    return HTTP_RANGE_OK;
+}
+
+bool http_range_answer(struct req *rq, uint64_t size, uint64_t *from, uint64_t *len,
+                       unsigned *status)
+{
+    char v[96];
+
+    resp_header_add(rq, "Accept-Ranges", "bytes");
+    switch (http_range_parse(req_header(rq, "Range"), size, from, len)) {
+    case HTTP_RANGE_OK:
+        snprintf(v, sizeof(v), "bytes %llu-%llu/%llu", (unsigned long long)*from,
+                 (unsigned long long)(*from + *len - 1), (unsigned long long)size);
+        resp_header_add(rq, "Content-Range", v);
+        *status = 206;
+        return true;
+    case HTTP_RANGE_UNSAT:
+        snprintf(v, sizeof(v), "bytes */%llu", (unsigned long long)size);
+        resp_error(rq, ERR_RANGE_UNSATISFIABLE, "the content has %llu bytes",
+                   (unsigned long long)size);
+        resp_header_add(rq, "Content-Range", v);
+        return false;
+    case HTTP_RANGE_NONE:
+        break;
+    }
+    *from = 0;
+    *len = size;
+    *status = 200;
+    return true;
+}

@@ -1,0 +1,602 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Files of a package and the MASV upload protocol's API side: add a file (with the blueprint
+ * that initiates its upload), hand out part blueprints, finalize a file, finalize the package,
+ * list files and hand out download blueprints. The bytes themselves travel through the signed
+ * storage routes (storage.c).
+ */
+#include "core/compat.h"
+#include "api/api.h"
+
+#include "core/clock.h"
+#include "json/jwrite.h"
+
+/* Checks the package token and loads the file of path parameter "file_id" of that package. */
+struct file_ctx {
+    struct arena *a;
+    struct package pkg;
+    struct file file;
+    struct file_part *parts;
+    size_t nparts;
+    struct file *files;
+    size_t nfiles;
+};
+
+static enum store_rc file_txn(struct store *s, void *vctx)
+{
+    struct file_ctx *c = vctx;
+    enum store_rc rc = store_file_get(s, c->file.id, c->a, &c->file);
+
+    if (rc == STORE_ONE && strcmp(c->file.package_id, c->pkg.id) != 0)
+        return STORE_NONE;
+    return rc;
+}
+
+static bool file_or_reply(struct req *rq, bool need_full, struct file_ctx *c)
+{
+    struct store *s;
+    enum store_rc rc;
+
+    if (!api_package_or_reply(rq, need_full, &c->pkg) ||
+        !api_id_param_or_reply(rq, "file_id", c->file.id) || !api_store_or_reply(rq, &s))
+        return false;
+    rc = api_run_or_reply(rq, "files.get", STORE_READ, file_txn, c);
+    if (rc < 0)
+        return false;
+    if (rc == STORE_NONE) {
+        resp_error(rq, ERR_NOT_FOUND, "no such file in this package");
+        return false;
+    }
+    return true;
+}
+
+/* "size" (noting whether it was sent) and "chunk_size" of a request about a file. */
+#define SIZE_FIELDS(size, has_size, chunk)                                                         \
+    { .name = "size",                                                                              \
+      .type = JSPEC_T_INT,                                                                         \
+      .min = 0,                                                                                    \
+      .max = FILES_MAX_SIZE,                                                                       \
+      .out = (size),                                                                               \
+      .present = (has_size) },                                                                     \
+        JSPEC_INT("chunk_size", (chunk), 0, 0, FILES_MAX_CHUNK_SIZE)
+
+/* ---- the spec ---- */
+
+static void write_limits(struct jw *w)
+{
+    jw_kint(w, "max_chunk_count", FILES_MAX_CHUNK_COUNT);
+    jw_kint(w, "max_chunks_count", FILES_MAX_CHUNK_COUNT);
+    jw_kint(w, "max_chunk_size", FILES_MAX_CHUNK_SIZE);
+    jw_kint(w, "min_chunk_size", FILES_MIN_CHUNK_SIZE);
+}
+
+void api_spec(struct req *rq)
+{
+    struct jw w;
+
+    jw_init(&w, 4096);
+    jw_object_begin(&w);
+    write_limits(&w);
+    jw_object_end(&w);
+    api_jw_reply(rq, 200, &w);
+}
+
+/* ---- file objects ---- */
+
+void api_file_write(struct jw *w, const struct file *f)
+{
+    jw_object_begin(w);
+    jw_kstring(w, "id", f->id);
+    jw_kstring(w, "kind", f->kind);
+    jw_kstring(w, "name", f->name);
+    jw_kstring(w, "path", f->path);
+    jw_kint(w, "size", f->size < 0 ? 0 : f->size);
+    jw_ktime(w, "last_modified", f->last_modified);
+    jw_kbool(w, "virus_detected", false);
+    jw_kstring(w, "package_id", f->package_id);
+    jw_kbool(w, "finalized", f->done);
+    jw_ktime(w, "created_at", f->created_at);
+    jw_object_end(w);
+}
+
+/* A blueprint: {url, method, headers: {}, body?}. */
+static void write_blueprint(struct jw *w, const char *url, const char *method, bool with_body)
+{
+    jw_object_begin(w);
+    jw_kstring(w, "url", url);
+    jw_kstring(w, "method", method);
+    jw_key(w, "headers");
+    jw_object_begin(w);
+    jw_object_end(w);
+    if (with_body)
+        jw_kstring(w, "body", "");
+    jw_object_end(w);
+}
+
+/* ---- add a file ---- */
+
+static enum store_rc insert_txn(struct store *s, void *vctx)
+{
+    struct file_ctx *c = vctx;
+
+    return store_file_insert(s, &c->file);
+}
+
+void api_files_create(struct req *rq)
+{
+    struct file_ctx c = { .a = &rq->arena };
+    char *kind = NULL, *name = NULL, *path = NULL, *url;
+    int64_t last_modified = TIME_UNSET, size = -1, chunk = 0;
+    bool has_size = false;
+    const struct jspec spec[] = {
+        JSPEC_STR("kind", &kind, 0, 16),
+        JSPEC_STR("name", &name, JSPEC_REQUIRED | JSPEC_NONEMPTY, FILES_NAME_MAX),
+        JSPEC_STR("path", &path, 0, FILES_PATH_MAX),
+        JSPEC_TIME("last_modified", &last_modified, 0),
+        SIZE_FIELDS(&size, &has_size, &chunk),
+        JSPEC_END,
+    };
+    struct store *s;
+    enum store_rc rc;
+    json_t *doc;
+    struct jw w;
+
+    if (!api_package_or_reply(rq, true, &c.pkg) ||
+        !api_package_state_or_reply(rq, &c.pkg, PACKAGE_STATE_BIT(PACKAGE_NEW),
+                                    "files can be added only before it is finalized") ||
+        !api_body_or_reply(rq, spec, &doc) || !api_store_or_reply(rq, &s))
+        return;
+    json_decref(doc);
+    if (kind && kind[0] && strcmp(kind, "file") != 0) {
+        resp_error(rq, ERR_INVALID_FIELD, "kind: only \"file\" can be uploaded");
+        return;
+    }
+    if (chunk && chunk < FILES_MIN_CHUNK_SIZE && (!has_size || chunk < size)) {
+        resp_error(rq, ERR_INVALID_FIELD, "chunk_size: must be at least %d bytes",
+                   FILES_MIN_CHUNK_SIZE);
+        return;
+    }
+    if (chunk && has_size && size > chunk * (int64_t)FILES_MAX_CHUNK_COUNT) {
+        resp_error(rq, ERR_INVALID_FIELD, "size: needs more than %d chunks of chunk_size",
+                   FILES_MAX_CHUNK_COUNT);
+        return;
+    }
+    id_new(c.file.id);
+    memcpy(c.file.package_id, c.pkg.id, sizeof(c.file.package_id));
+    c.file.kind = "file";
+    c.file.name = name;
+    c.file.path = path ? path : "";
+    c.file.size = has_size ? size : -1;
+    c.file.chunk_size = chunk;
+    c.file.created_at = c.file.updated_at = clock_now_ms();
+    c.file.last_modified = last_modified == TIME_UNSET ? c.file.created_at : last_modified;
+    rc = store_run(s, "files.create", STORE_WRITE, insert_txn, &c);
+    if (rc != STORE_ONE) {
+        api_reply_store(rq, rc < 0 ? rc : STORE_HARD);
+        return;
+    }
+    url = api_storage_url(rq, "POST", c.file.id, 0, NULL);
+    jw_init(&w, 64u << 10);
+    jw_object_begin(&w);
+    jw_key(&w, "file");
+    api_file_write(&w, &c.file);
+    jw_key(&w, "create_blueprint");
+    write_blueprint(&w, url, "POST", true);
+    write_limits(&w);
+    jw_object_end(&w);
+    api_jw_reply(rq, 201, &w);
+}
+
+/* ---- part blueprints ---- */
+
+void api_files_blueprints(struct req *rq)
+{
+    struct file_ctx c = { .a = &rq->arena };
+    char *upload_id = NULL;
+    const struct jspec spec[] = {
+        JSPEC_STR("upload_id", &upload_id, JSPEC_REQUIRED | JSPEC_NONEMPTY, 64),
+        JSPEC_END,
+    };
+    struct str v;
+    uint64_t start = 0, count = 1;
+    json_t *doc;
+    struct jw w;
+
+    if (!file_or_reply(rq, true, &c) ||
+        !api_package_state_or_reply(rq, &c.pkg, PACKAGE_STATE_BIT(PACKAGE_NEW),
+                                    "its files can no longer be uploaded"))
+        return;
+    if ((req_query(rq, "start", &v) && !str_to_u64(v, FILES_MAX_CHUNK_COUNT - 1, &start)) ||
+        (req_query(rq, "count", &v) && !str_to_u64(v, FILES_MAX_CHUNK_COUNT, &count)) ||
+        count == 0 || start + count > FILES_MAX_CHUNK_COUNT) {
+        resp_error(rq, ERR_INVALID_QUERY,
+                   "start and count: parts are numbered 1 to %d; start from 0, count at least 1",
+                   FILES_MAX_CHUNK_COUNT);
+        return;
+    }
+    if (!api_body_or_reply(rq, spec, &doc))
+        return;
+    json_decref(doc);
+    if (c.file.done) {
+        resp_error(rq, ERR_CONFLICT, "the file is already finalized");
+        return;
+    }
+    if (!c.file.upload_id || strcmp(c.file.upload_id, upload_id) != 0) {
+        resp_error(rq, ERR_INVALID_FIELD, "upload_id: not the upload of this file");
+        return;
+    }
+    jw_init(&w, count * 1024 + 1024);
+    jw_array_begin(&w);
+    for (uint64_t k = 0; k < count; k++) {
+        char *url = api_storage_url(rq, "PUT", c.file.id, (uint32_t)(start + k + 1), upload_id);
+
+        write_blueprint(&w, url, "PUT", false);
+    }
+    jw_array_end(&w);
+    api_jw_reply(rq, 200, &w);
+}
+
+/* ---- finalize a file ---- */
+
+static enum store_rc parts_txn(struct store *s, void *vctx)
+{
+    struct file_ctx *c = vctx;
+
+    return store_file_parts_list(s, c->file.id, c->a, &c->parts, &c->nparts);
+}
+
+static enum store_rc file_update_txn(struct store *s, void *vctx)
+{
+    struct file_ctx *c = vctx;
+    struct file now;
+    enum store_rc rc = store_file_get(s, c->file.id, c->a, &now);
+
+    if (rc != STORE_ONE)
+        return rc;
+    return store_file_update(s, &c->file);
+}
+
+/* The part number of a chunk_extras entry: partNumber or part_number, number or string. */
+static bool part_number_of(json_t *e, uint64_t *out)
+{
+    json_t *v = json_object_get(e, "partNumber");
+
+    if (!v)
+        v = json_object_get(e, "part_number");
+    if (json_is_integer(v) && json_integer_value(v) >= 1 &&
+        json_integer_value(v) <= FILES_MAX_CHUNK_COUNT) {
+        *out = (uint64_t)json_integer_value(v);
+        return true;
+    }
+    return json_is_string(v) &&
+           str_to_u64(str_from(json_string_value(v)), FILES_MAX_CHUNK_COUNT, out) && *out >= 1;
+}
+
+/* An ETag as a client sends it back: with or without quotes, maybe weak. */
+static struct str etag_bare(const char *s)
+{
+    struct str t = str_trim(str_from(s));
+
+    if (t.len >= 2 && t.ptr[0] == 'W' && t.ptr[1] == '/')
+        t.ptr += 2, t.len -= 2;
+    if (t.len >= 2 && t.ptr[0] == '"' && t.ptr[t.len - 1] == '"')
+        t.ptr++, t.len -= 2;
+    return t;
+}
+
+void api_files_finalize(struct req *rq)
+{
+    struct file_ctx c = { .a = &rq->arena };
+    json_t *doc, *extras = NULL, *fextras = NULL;
+    int64_t size = -1, chunk = 0;
+    bool has_size = false;
+    const struct jspec spec[] = {
+        JSPEC_ANY("chunk_extras", &extras, 0),
+        JSPEC_ANY("file_extras", &fextras, 0),
+        SIZE_FIELDS(&size, &has_size, &chunk),
+        JSPEC_END,
+    };
+    struct api_env const *env = api_env(rq);
+    struct store *s;
+    enum store_rc rc;
+    uint64_t n, total = 0, layout;
+    uint32_t crc = 0;
+    struct jw w;
+    bool *seen;
+
+    if (!file_or_reply(rq, true, &c) ||
+        !api_package_state_or_reply(rq, &c.pkg, PACKAGE_STATE_BIT(PACKAGE_NEW),
+                                    "its files can no longer change") ||
+        !api_body_or_reply(rq, spec, &doc) || !api_store_or_reply(rq, &s))
+        return;
+    if (c.file.done) {
+        /* Finalizing twice is harmless: the same answer. */
+        json_decref(doc);
+        goto reply;
+    }
+    if (fextras && json_is_object(fextras) &&
+        json_is_string(json_object_get(fextras, "upload_id")) &&
+        (!c.file.upload_id ||
+         strcmp(json_string_value(json_object_get(fextras, "upload_id")), c.file.upload_id) != 0)) {
+        json_decref(doc);
+        resp_error(rq, ERR_INVALID_FIELD, "file_extras.upload_id: not the upload of this file");
+        return;
+    }
+    n = extras && json_is_array(extras) ? json_array_size(extras) : 0;
+    if (extras && !json_is_array(extras)) {
+        json_decref(doc);
+        resp_error(rq, ERR_INVALID_FIELD, "chunk_extras: must be an array");
+        return;
+    }
+    if (n > FILES_MAX_CHUNK_COUNT) {
+        json_decref(doc);
+        resp_error(rq, ERR_INVALID_FIELD, "chunk_extras: at most %d parts", FILES_MAX_CHUNK_COUNT);
+        return;
+    }
+    rc = store_run(s, "files.parts", STORE_READ, parts_txn, &c);
+    if (rc < 0) {
+        json_decref(doc);
+        api_reply_store(rq, rc);
+        return;
+    }
+    /* Every part 1..n named once, each held with the ETag the client got for it. */
+    seen = arena_alloc(&rq->arena, n + 1);
+    memset(seen, 0, n + 1);
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(extras, i), *tag = json_object_get(e, "etag");
+        uint64_t part;
+        const struct file_part *p;
+        char want[AUTH_SIG_LEN + 1];
+        struct str got;
+
+        if (!tag)
+            tag = json_object_get(e, "ETag");
+        if (!json_is_object(e) || !part_number_of(e, &part) || part > n || seen[part] ||
+            !json_is_string(tag)) {
+            json_decref(doc);
+            resp_error(rq, ERR_INVALID_FIELD,
+                       "chunk_extras[%zu]: needs a partNumber from 1 to %llu, once each, and an "
+                       "etag",
+                       i, (unsigned long long)n);
+            return;
+        }
+        seen[part] = true;
+        p = part <= c.nparts && c.parts[part - 1].part == part ? &c.parts[part - 1] : NULL;
+        if (!p) {
+            json_decref(doc);
+            resp_error(rq, ERR_INVALID_FIELD,
+                       "chunk_extras: part %llu was not received; send it again",
+                       (unsigned long long)part);
+            return;
+        }
+        api_part_etag(env, c.file.id, p, want);
+        got = etag_bare(json_string_value(tag));
+        if (!str_eq(got, str_from(want))) {
+            json_decref(doc);
+            resp_error(rq, ERR_INVALID_FIELD,
+                       "chunk_extras: the etag of part %llu is not that of the part received; "
+                       "send it again",
+                       (unsigned long long)part);
+            return;
+        }
+    }
+    json_decref(doc);
+    /* The parts must tile the file: all but the last of one size, at least the minimum. */
+    layout = n > 1 ? (uint64_t)c.parts[0].size : 0;
+    if (c.file.chunk_size > 0 && n > 1 && (uint64_t)c.file.chunk_size != layout) {
+        resp_error(rq, ERR_INVALID_FIELD, "chunk_extras: part 1 is not chunk_size bytes");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint64_t sz = (uint64_t)c.parts[i].size;
+
+        if (i + 1 < n && (sz != layout || sz < FILES_MIN_CHUNK_SIZE)) {
+            resp_error(rq, ERR_INVALID_FIELD,
+                       "chunk_extras: part %zu has %llu bytes; every part but the last must have "
+                       "the same size, at least %d bytes",
+                       i + 1, (unsigned long long)sz, FILES_MIN_CHUNK_SIZE);
+            return;
+        }
+        if (i + 1 == n && n > 1 && sz > layout) {
+            resp_error(rq, ERR_INVALID_FIELD,
+                       "chunk_extras: the last part is larger than the others");
+            return;
+        }
+        crc = i == 0 ? c.parts[i].crc32 : blob_crc32_combine(crc, c.parts[i].crc32, sz);
+        total += sz;
+    }
+    if ((has_size && (uint64_t)size != total) ||
+        (c.file.size >= 0 && (uint64_t)c.file.size != total)) {
+        resp_error(rq, ERR_INVALID_FIELD, "size: the parts hold %llu bytes, not %lld",
+                   (unsigned long long)total, (long long)(has_size ? size : c.file.size));
+        return;
+    }
+    if (chunk && n > 1 && (uint64_t)chunk != layout) {
+        resp_error(rq, ERR_INVALID_FIELD, "chunk_size: the parts are %llu bytes each",
+                   (unsigned long long)layout);
+        return;
+    }
+    /* Parts that arrived before their place was known move in now; then the length is sealed. */
+    for (size_t i = 0; i < n; i++)
+        if (c.parts[i].side && blob_part_place(env->blob, c.file.id, c.parts[i].part,
+                                               (uint64_t)i * layout) != BLOB_OK) {
+            resp_error(rq, ERR_STORAGE_FAILED, NULL);
+            return;
+        }
+    if (blob_file_seal(env->blob, c.file.id, total) != BLOB_OK) {
+        resp_error(rq, ERR_STORAGE_FAILED, NULL);
+        return;
+    }
+    c.file.done = true;
+    c.file.size = (int64_t)total;
+    c.file.chunk_size = (int64_t)layout;
+    c.file.crc32 = crc;
+    c.file.updated_at = clock_now_ms();
+    rc = store_run(s, "files.finalize", STORE_WRITE, file_update_txn, &c);
+    if (rc != STORE_ONE) {
+        if (rc == STORE_NONE)
+            resp_error(rq, ERR_NOT_FOUND, "the file was deleted");
+        else
+            api_reply_store(rq, rc);
+        return;
+    }
+reply:
+    jw_init(&w, 64u << 10);
+    api_file_write(&w, &c.file);
+    api_jw_reply(rq, 200, &w);
+}
+
+/* ---- delete a file ---- */
+
+static enum store_rc delete_txn(struct store *s, void *vctx)
+{
+    struct file_ctx *c = vctx;
+
+    return store_file_delete(s, c->file.id);
+}
+
+void api_files_delete(struct req *rq)
+{
+    struct file_ctx c = { .a = &rq->arena };
+    struct store *s;
+    enum store_rc rc;
+
+    if (!file_or_reply(rq, true, &c) ||
+        !api_package_state_or_reply(rq, &c.pkg, PACKAGE_STATE_BIT(PACKAGE_NEW),
+                                    "its files can no longer be removed") ||
+        !api_store_or_reply(rq, &s))
+        return;
+    rc = api_run_or_reply(rq, "files.delete", STORE_WRITE, delete_txn, &c);
+    if (rc < 0)
+        return;
+    /* The record goes first: bytes without a record are garbage, never served. */
+    (void)blob_file_remove(api_env(rq)->blob, c.file.id);
+    resp_empty(rq, 204);
+}
+
+/* ---- list, download ---- */
+
+static enum store_rc files_txn(struct store *s, void *vctx)
+{
+    struct file_ctx *c = vctx;
+
+    return store_files_list(s, c->pkg.id, c->a, &c->files, &c->nfiles);
+}
+
+void api_files_list(struct req *rq)
+{
+    struct file_ctx c = { .a = &rq->arena };
+    struct store *s;
+    enum store_rc rc;
+    struct jw w;
+
+    if (!api_package_or_reply(rq, false, &c.pkg) || !api_store_or_reply(rq, &s))
+        return;
+    rc = api_run_or_reply(rq, "files.list", STORE_READ, files_txn, &c);
+    if (rc < 0)
+        return;
+    jw_init(&w, (c.nfiles + 2) * 8192 + 4096);
+    jw_array_begin(&w);
+    for (size_t i = 0; i < c.nfiles; i++)
+        api_file_write(&w, &c.files[i]);
+    if (c.pkg.state == PACKAGE_FINALIZED) {
+        for (int windows = 1; windows >= 0; windows--) {
+            struct file z = {
+                .kind = windows ? "zip_windows" : "zip_mac",
+                .name = arena_printf(&rq->arena, "%s.zip", c.pkg.name),
+                .path = "",
+                .size = (int64_t)api_zip_size(c.files, c.nfiles, windows),
+                .last_modified = c.pkg.updated_at,
+                .done = true,
+                .created_at = c.pkg.updated_at,
+            };
+
+            memcpy(z.package_id, c.pkg.id, sizeof(z.package_id));
+            snprintf(z.id, sizeof(z.id), "%s", z.kind);
+            api_file_write(&w, &z);
+        }
+    }
+    jw_array_end(&w);
+    api_jw_reply(rq, 200, &w);
+}
+
+void api_files_download(struct req *rq)
+{
+    struct file_ctx c = { .a = &rq->arena };
+    struct str fid = req_param(rq, "file_id");
+    char *url;
+    struct jw w;
+
+    if (str_eq_cstr(fid, "zip_windows") || str_eq_cstr(fid, "zip_mac")) {
+        if (!api_package_or_reply(rq, false, &c.pkg))
+            return;
+    } else if (!file_or_reply(rq, false, &c)) {
+        return;
+    }
+    if (!api_package_state_or_reply(rq, &c.pkg, PACKAGE_STATE_BIT(PACKAGE_FINALIZED),
+                                    "only a finalized package can be downloaded"))
+        return;
+    if (c.file.id[0])
+        url = api_storage_url(rq, "GET", c.file.id, 0, NULL);
+    else
+        url = api_storage_zip_url(rq, c.pkg.id, str_eq_cstr(fid, "zip_windows"));
+    jw_init(&w, 8192);
+    write_blueprint(&w, url, "GET", false);
+    api_jw_reply(rq, 200, &w);
+}
+
+/* ---- finalize the package ---- */
+
+static enum store_rc package_finalize_txn(struct store *s, void *vctx)
+{
+    struct file_ctx *c = vctx;
+    enum store_rc rc = store_package_get(s, c->pkg.id, c->a, &c->pkg);
+
+    if (rc != STORE_ONE)
+        return rc;
+    if (c->pkg.state != PACKAGE_NEW)
+        return STORE_ONE; /* already done: the caller answers with it */
+    rc = store_files_list(s, c->pkg.id, c->a, &c->files, &c->nfiles);
+    if (rc < 0)
+        return rc;
+    c->pkg.size = 0;
+    for (size_t i = 0; i < c->nfiles; i++) {
+        if (!c->files[i].done)
+            return STORE_NONE;
+        c->pkg.size += c->files[i].size;
+    }
+    if (c->nfiles == 0)
+        return STORE_NONE;
+    c->pkg.total_files = (int64_t)c->nfiles;
+    c->pkg.state = PACKAGE_FINALIZED;
+    c->pkg.updated_at = clock_now_ms();
+    return store_package_update(s, &c->pkg);
+}
+
+void api_package_finalize(struct req *rq)
+{
+    struct file_ctx c = { .a = &rq->arena };
+    struct store *s;
+    enum store_rc rc;
+
+    if (!api_package_or_reply(rq, true, &c.pkg) ||
+        !api_package_state_or_reply(
+            rq, &c.pkg, PACKAGE_STATE_BIT(PACKAGE_NEW) | PACKAGE_STATE_BIT(PACKAGE_FINALIZED),
+            "it can no longer be finalized") ||
+        !api_store_or_reply(rq, &s))
+        return;
+    rc = api_run_or_reply(rq, "packages.finalize", STORE_WRITE, package_finalize_txn, &c);
+    if (rc < 0)
+        return;
+    if (rc == STORE_NONE) {
+        for (size_t i = 0; i < c.nfiles; i++)
+            if (!c.files[i].done) {
+                resp_error(rq, ERR_BAD_REQUEST, "file %s (%s) is not finalized", c.files[i].id,
+                           c.files[i].name);
+                return;
+            }
+        resp_error(rq, ERR_BAD_REQUEST, "a package needs at least one file");
+        return;
+    }
+    api_package_reply(rq, 200, &c.pkg);
+}

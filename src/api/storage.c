@@ -1,0 +1,619 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * The embedded store's storage routes: the small part of S3 that MASV blueprints replay
+ * (initiate a multipart upload, upload a part, get an object), plus the package zip. They take
+ * no credentials: each URL is signed with the server secret, names only server-generated ids
+ * and expires. What is signed is the method, the ids, the part and the expiry, so no URL can be
+ * turned into another.
+ */
+#include "core/compat.h"
+#include "api/api.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "zip/zip.h"
+
+/* ---- signing ---- */
+
+static char *signed_text(struct arena *a, const char *method, const char *id, uint32_t part,
+                         const char *upload_id, int64_t expires)
+{
+    return arena_printf(a, "%s\n%s\n%u\n%s\n%lld", method, id, part, upload_id ? upload_id : "",
+                        (long long)expires);
+}
+
+char *api_storage_url(struct req *rq, const char *method, const char *file_id, uint32_t part,
+                      const char *upload_id)
+{
+    const struct api_env *env = api_env(rq);
+    int64_t expires = clock_now_ms() / 1000 + FILES_URL_TTL_S;
+    char sig[AUTH_SIG_LEN + 1];
+
+    auth_url_sign(env->secret, signed_text(&rq->arena, method, file_id, part, upload_id, expires),
+                  sig);
+    if (strcmp(method, "POST") == 0)
+        return arena_printf(&rq->arena, "%s/storage/files/%s?uploads&expires=%lld&sig=%s",
+                            env->public_url, file_id, (long long)expires, sig);
+    if (strcmp(method, "PUT") == 0)
+        return arena_printf(&rq->arena,
+                            "%s/storage/files/%s?partNumber=%u&uploadId=%s&expires=%lld&sig=%s",
+                            env->public_url, file_id, part, upload_id, (long long)expires, sig);
+    return arena_printf(&rq->arena, "%s/storage/files/%s?expires=%lld&sig=%s", env->public_url,
+                        file_id, (long long)expires, sig);
+}
+
+static const char *zip_kind(bool windows)
+{
+    return windows ? "zip_windows" : "zip_mac";
+}
+
+char *api_storage_zip_url(struct req *rq, const char *package_id, bool windows)
+{
+    const struct api_env *env = api_env(rq);
+    int64_t expires = clock_now_ms() / 1000 + FILES_URL_TTL_S;
+    char sig[AUTH_SIG_LEN + 1];
+
+    auth_url_sign(env->secret,
+                  signed_text(&rq->arena, "ZIP", package_id, 0, zip_kind(windows), expires), sig);
+    return arena_printf(&rq->arena, "%s/storage/packages/%s/%s?expires=%lld&sig=%s",
+                        env->public_url, package_id, zip_kind(windows), (long long)expires, sig);
+}
+
+/* Checks ?expires= and ?sig= against what the URL must have been signed for. */
+static bool signature_or_reply(struct req *rq, const char *method, const char *id, uint32_t part,
+                               const char *upload_id)
+{
+    struct str e, sig;
+    uint64_t expires;
+
+    if (!req_query(rq, "expires", &e) || !req_query(rq, "sig", &sig) ||
+        !str_to_u64(e, INT64_MAX, &expires) || (int64_t)expires < clock_now_ms() / 1000 ||
+        !auth_url_check(api_env(rq)->secret,
+                        signed_text(&rq->arena, method, id, part, upload_id, (int64_t)expires),
+                        sig)) {
+        resp_error(rq, ERR_SIGNATURE_INVALID, NULL);
+        return false;
+    }
+    return true;
+}
+
+void api_part_etag(const struct api_env *env, const char *file_id, const struct file_part *p,
+                   char out[AUTH_SIG_LEN + 1])
+{
+    char text[128];
+
+    snprintf(text, sizeof(text), "etag\n%s\n%u\n%lld\n%u", file_id, p->part, (long long)p->size,
+             p->crc32);
+    auth_url_sign(env->secret, text, out);
+}
+
+/* ---- loading what a URL names ---- */
+
+struct storage_ctx {
+    struct arena *a;
+    struct file file;
+    struct package pkg;
+    struct file *files;
+    size_t nfiles;
+    uint32_t part;
+    uint64_t len;
+    bool set_chunk;
+};
+
+static enum store_rc file_pkg_txn(struct store *s, void *vctx)
+{
+    struct storage_ctx *c = vctx;
+    enum store_rc rc = store_file_get(s, c->file.id, c->a, &c->file);
+
+    if (rc != STORE_ONE)
+        return rc;
+    return store_package_get(s, c->file.package_id, c->a, &c->pkg);
+}
+
+static bool load_or_reply(struct req *rq, struct storage_ctx *c)
+{
+    struct store *s;
+    enum store_rc rc;
+
+    if (!api_store_or_reply(rq, &s))
+        return false;
+    rc = api_run_or_reply(rq, "storage.file", STORE_READ, file_pkg_txn, c);
+    if (rc < 0)
+        return false;
+    if (rc == STORE_NONE) {
+        resp_error(rq, ERR_NOT_FOUND, "no such file");
+        return false;
+    }
+    return true;
+}
+
+/* ---- initiate ---- */
+
+static enum store_rc initiate_txn(struct store *s, void *vctx)
+{
+    struct storage_ctx *c = vctx;
+    enum store_rc rc = store_file_get(s, c->file.id, c->a, &c->file);
+
+    if (rc != STORE_ONE || c->file.upload_id)
+        return rc;
+    c->file.upload_id = arena_alloc(c->a, ID_LEN + 1);
+    id_new(c->file.upload_id);
+    c->file.updated_at = clock_now_ms();
+    return store_file_update(s, &c->file);
+}
+
+void api_storage_initiate(struct req *rq)
+{
+    struct storage_ctx c = { .a = &rq->arena };
+    struct store *s;
+    enum store_rc rc;
+
+    if (!api_id_param_or_reply(rq, "file_id", c.file.id) ||
+        !signature_or_reply(rq, "POST", c.file.id, 0, NULL) || !load_or_reply(rq, &c) ||
+        !api_package_state_or_reply(rq, &c.pkg, PACKAGE_STATE_BIT(PACKAGE_NEW),
+                                    "its files can no longer be uploaded") ||
+        !api_store_or_reply(rq, &s))
+        return;
+    if (c.file.done) {
+        resp_error(rq, ERR_CONFLICT, "the file is already finalized");
+        return;
+    }
+    /* One upload per file: initiating again answers the same upload. */
+    rc = store_run(s, "storage.initiate", STORE_WRITE, initiate_txn, &c);
+    if (rc != STORE_ONE) {
+        api_reply_store(rq, rc < 0 ? rc : STORE_HARD);
+        return;
+    }
+    {
+        char *xml = xasprintf("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                              "<InitiateMultipartUploadResult "
+                              "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                              "<Bucket>consign</Bucket><Key>%s</Key><UploadId>%s</UploadId>"
+                              "</InitiateMultipartUploadResult>",
+                              c.file.id, c.file.upload_id);
+
+        resp_take(rq, 200, "application/xml", xml, strlen(xml));
+    }
+}
+
+/* ---- upload a part ---- */
+
+struct part_sink {
+    struct http_sink sink;
+    struct blob_writer *w;
+    char file_id[ID_LEN + 1];
+    struct file_part part;
+};
+
+static bool part_write(struct req *rq, const void *p, size_t n)
+{
+    struct part_sink *ps = rq->sink->ctx;
+    enum blob_rc rc = blob_part_write(ps->w, p, n);
+
+    if (rc == BLOB_OK)
+        return true;
+    if (rc == BLOB_SHORT)
+        resp_error(rq, ERR_BAD_REQUEST, "the part is longer than its Content-Length");
+    else
+        resp_error(rq, ERR_STORAGE_FAILED, NULL);
+    return false;
+}
+
+static enum store_rc part_put_txn(struct store *s, void *vctx)
+{
+    struct part_sink *ps = vctx;
+    struct arena a;
+    struct file f;
+    enum store_rc rc;
+
+    arena_init(&a);
+    rc = store_file_get(s, ps->file_id, &a, &f);
+    if (rc == STORE_ONE && f.done)
+        rc = STORE_NONE;
+    arena_release(&a);
+    if (rc != STORE_ONE)
+        return rc;
+    return store_file_part_put(s, ps->file_id, &ps->part);
+}
+
+static void part_done(struct req *rq)
+{
+    struct part_sink *ps = rq->sink->ctx;
+    enum blob_rc brc = blob_part_commit(ps->w, &ps->part.crc32);
+    char etag[AUTH_SIG_LEN + 3];
+    struct store *s;
+    enum store_rc rc;
+
+    ps->w = NULL;
+    if (brc == BLOB_SHORT) {
+        resp_error(rq, ERR_BAD_REQUEST, "the part ended before its Content-Length");
+        return;
+    }
+    if (brc != BLOB_OK) {
+        resp_error(rq, ERR_STORAGE_FAILED, NULL);
+        return;
+    }
+    /* The bytes are on disk; only now does the part count. */
+    if (!api_store_or_reply(rq, &s))
+        return;
+    rc = store_run(s, "storage.part", STORE_WRITE, part_put_txn, ps);
+    if (rc != STORE_ONE) {
+        if (rc == STORE_NONE)
+            resp_error(rq, ERR_CONFLICT, "the file was finalized or deleted meanwhile");
+        else
+            api_reply_store(rq, rc);
+        return;
+    }
+    etag[0] = '"';
+    api_part_etag(api_env(rq), ps->file_id, &ps->part, etag + 1);
+    memcpy(etag + 1 + AUTH_SIG_LEN, "\"", 2);
+    resp_empty(rq, 200);
+    resp_header_add(rq, "ETag", etag);
+}
+
+static void part_release(struct req *rq)
+{
+    struct part_sink *ps = rq->sink->ctx;
+
+    blob_part_abort(ps->w);
+    ps->w = NULL;
+}
+
+/* Fixes the chunk size from part 1 when nobody declared it, and forgets the part's old bytes. */
+static enum store_rc part_begin_txn(struct store *s, void *vctx)
+{
+    struct storage_ctx *c = vctx;
+    enum store_rc rc = store_file_get(s, c->file.id, c->a, &c->file);
+
+    if (rc != STORE_ONE)
+        return rc;
+    if (c->set_chunk && c->file.chunk_size == 0 && c->part == 1 && c->len > 0) {
+        c->file.chunk_size = (int64_t)c->len;
+        c->file.updated_at = clock_now_ms();
+        rc = store_file_update(s, &c->file);
+        if (rc != STORE_ONE)
+            return rc;
+    }
+    if (!c->set_chunk)
+        return store_file_part_delete(s, c->file.id, c->part) < 0 ? STORE_HARD : STORE_ONE;
+    return STORE_ONE;
+}
+
+void api_storage_part(struct req *rq)
+{
+    struct storage_ctx c = { .a = &rq->arena };
+    struct str v, upload;
+    uint64_t part, offset;
+    struct part_sink *ps;
+    struct store *s;
+    enum store_rc rc;
+    enum blob_rc brc;
+    char *upload_id;
+
+    if (!api_id_param_or_reply(rq, "file_id", c.file.id))
+        return;
+    if (!req_query(rq, "partNumber", &v) || !str_to_u64(v, FILES_MAX_CHUNK_COUNT, &part) ||
+        part == 0 || !req_query(rq, "uploadId", &upload) || upload.len > 64) {
+        resp_error(rq, ERR_SIGNATURE_INVALID, NULL);
+        return;
+    }
+    upload_id = arena_strndup(&rq->arena, upload.ptr, upload.len);
+    if (!signature_or_reply(rq, "PUT", c.file.id, (uint32_t)part, upload_id) ||
+        !load_or_reply(rq, &c) ||
+        !api_package_state_or_reply(rq, &c.pkg, PACKAGE_STATE_BIT(PACKAGE_NEW),
+                                    "its files can no longer be uploaded") ||
+        !api_store_or_reply(rq, &s))
+        return;
+    v = req_header(rq, "Content-Length");
+    if (!v.ptr || !str_to_u64(str_trim(v), UINT64_MAX, &c.len)) {
+        resp_error(rq, ERR_LENGTH_REQUIRED, NULL);
+        return;
+    }
+    if (c.len > (uint64_t)FILES_MAX_CHUNK_SIZE) {
+        resp_error(rq, ERR_BODY_TOO_LARGE, "a part may have at most %lld bytes",
+                   (long long)FILES_MAX_CHUNK_SIZE);
+        return;
+    }
+    if (c.file.done || !c.file.upload_id || strcmp(c.file.upload_id, upload_id) != 0) {
+        resp_error(rq, ERR_CONFLICT,
+                   c.file.done ? "the file is already finalized" : "no such upload of this file");
+        return;
+    }
+    c.part = (uint32_t)part;
+    c.set_chunk = true;
+    rc = store_run(s, "storage.chunk", STORE_WRITE, part_begin_txn, &c);
+    if (rc != STORE_ONE) {
+        api_reply_store(rq, rc < 0 ? rc : STORE_HARD);
+        return;
+    }
+    if (c.file.chunk_size > 0 && c.len > (uint64_t)c.file.chunk_size) {
+        resp_error(rq, ERR_BAD_REQUEST, "part %llu has %llu bytes, more than the chunk size %lld",
+                   (unsigned long long)part, (unsigned long long)c.len,
+                   (long long)c.file.chunk_size);
+        return;
+    }
+    if (part == 1)
+        offset = 0;
+    else if (c.file.chunk_size > 0)
+        offset = (part - 1) * (uint64_t)c.file.chunk_size;
+    else
+        offset = BLOB_SIDE;
+    ps = arena_alloc(&rq->arena, sizeof(*ps));
+    *ps = (struct part_sink){
+        .part = { .part = (uint32_t)part, .size = (int64_t)c.len, .side = offset == BLOB_SIDE }
+    };
+    memcpy(ps->file_id, c.file.id, sizeof(ps->file_id));
+    brc = blob_part_begin(api_env(rq)->blob, c.file.id, (uint32_t)part, offset, c.len, &ps->w);
+    if (brc == BLOB_BUSY) {
+        resp_error(rq, ERR_CONFLICT, "part %llu is being uploaded by another request",
+                   (unsigned long long)part);
+        return;
+    }
+    if (brc != BLOB_OK) {
+        resp_error(rq, ERR_STORAGE_FAILED, NULL);
+        return;
+    }
+    /* The part's old record goes before its bytes are overwritten. */
+    c.set_chunk = false;
+    rc = store_run(s, "storage.part_reset", STORE_WRITE, part_begin_txn, &c);
+    if (rc != STORE_ONE) {
+        blob_part_abort(ps->w);
+        api_reply_store(rq, rc < 0 ? rc : STORE_HARD);
+        return;
+    }
+    ps->sink = (struct http_sink){
+        .write = part_write, .done = part_done, .release = part_release, .ctx = ps
+    };
+    rq->sink = &ps->sink;
+}
+
+/* ---- downloads ---- */
+
+static enum store_rc touch_txn(struct store *s, void *vctx)
+{
+    struct storage_ctx *c = vctx;
+    enum store_rc rc = store_package_get(s, c->pkg.id, c->a, &c->pkg);
+
+    if (rc != STORE_ONE)
+        return rc;
+    c->pkg.usage_updated_at = clock_now_ms();
+    return store_package_update(s, &c->pkg);
+}
+
+/* A download finished: the package records when it was last used. */
+static void download_sent(struct req *rq)
+{
+    struct storage_ctx *c = rq->resp.on_sent_ctx;
+    struct store *s = api_store(api_env(rq));
+
+    if (s && store_run(s, "storage.usage", STORE_WRITE, touch_txn, c) < 0)
+        LOG_AT(LOG_LEVEL_WARN, rq->rid, "could not record the download of package %s", c->pkg.id);
+}
+
+/* Content-Disposition with a name safe in a header, and the exact name for those who read it. */
+static void add_disposition(struct req *rq, const char *name)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(name) > 1024 ? 1024 : strlen(name);
+    char *ascii = arena_alloc(&rq->arena, n + 1), *pct = arena_alloc(&rq->arena, 3 * n + 1);
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)name[i];
+
+        ascii[i] = ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\' || ch == '/' || ch == ';'
+                       ? '_'
+                       : (char)ch;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            ch == '.' || ch == '-' || ch == '_') {
+            pct[k++] = (char)ch;
+        } else {
+            pct[k++] = '%';
+            pct[k++] = hex[ch >> 4];
+            pct[k++] = hex[ch & 15];
+        }
+    }
+    ascii[n] = '\0';
+    pct[k] = '\0';
+    resp_header_add(
+        rq, "Content-Disposition",
+        arena_printf(&rq->arena, "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii, pct));
+}
+
+static bool downloadable_or_reply(struct req *rq, const struct package *p)
+{
+    if (p->state == PACKAGE_FINALIZED)
+        return true;
+    if (p->state == PACKAGE_EXPIRED || p->state == PACKAGE_ARCHIVED)
+        resp_error(rq, ERR_GONE, NULL);
+    else
+        resp_error(rq, ERR_CONFLICT, "the package is not finalized yet");
+    return false;
+}
+
+void api_storage_get(struct req *rq)
+{
+    struct storage_ctx *c = arena_alloc(&rq->arena, sizeof(*c));
+    uint64_t from, len;
+    unsigned status;
+    struct stat st;
+    char etag[48];
+    int fd;
+
+    *c = (struct storage_ctx){ .a = &rq->arena };
+    if (!api_id_param_or_reply(rq, "file_id", c->file.id) ||
+        !signature_or_reply(rq, "GET", c->file.id, 0, NULL) || !load_or_reply(rq, c) ||
+        !downloadable_or_reply(rq, &c->pkg))
+        return;
+    if (!c->file.done) {
+        resp_error(rq, ERR_CONFLICT, "the file is not finalized");
+        return;
+    }
+    if (blob_file_open(api_env(rq)->blob, c->file.id, &fd) != BLOB_OK) {
+        resp_error(rq, ERR_STORAGE_FAILED, NULL);
+        return;
+    }
+    if (fstat(fd, &st) != 0 || (uint64_t)st.st_size != (uint64_t)c->file.size) {
+        /* Never serve bytes that are not exactly the file that was finalized. */
+        LOG_AT(LOG_LEVEL_ERROR, rq->rid, "file %s has %lld bytes on disk, %lld recorded",
+               c->file.id, (long long)st.st_size, (long long)c->file.size);
+        close(fd);
+        resp_error(rq, ERR_STORAGE_FAILED, NULL);
+        return;
+    }
+    snprintf(etag, sizeof(etag), "\"%08x-%llx\"", c->file.crc32, (unsigned long long)c->file.size);
+    if (!http_range_answer(rq, (uint64_t)c->file.size, &from, &len, &status)) {
+        close(fd);
+        return;
+    }
+    resp_file(rq, status, "application/octet-stream", fd, from, len);
+    resp_header_add(rq, "ETag", etag);
+    add_disposition(rq, c->file.name);
+    rq->resp.on_sent = download_sent;
+    rq->resp.on_sent_ctx = c;
+}
+
+/* ---- the package as one zip ---- */
+
+struct zip_src {
+    struct zip_plan *plan;
+    struct blob *blob;
+    int *fds; /* per entry, opened on first read */
+    size_t n;
+    uint64_t base; /* archive offset of this answer's first byte */
+};
+
+static ssize_t zip_data(void *cls, void *entry_ctx, uint64_t off, void *buf, size_t n)
+{
+    struct zip_src *z = cls;
+    size_t i = (size_t)(uintptr_t)entry_ctx;
+
+    if (z->fds[i] < 0)
+        return -1;
+    return pread(z->fds[i], buf, n, (off_t)off);
+}
+
+static ssize_t zip_stream_read(void *ctx, uint64_t pos, char *buf, size_t max)
+{
+    struct zip_src *z = ctx;
+
+    return zip_plan_read(z->plan, z->base + pos, buf, max, zip_data, z);
+}
+
+static void zip_stream_free(void *ctx)
+{
+    struct zip_src *z = ctx;
+
+    for (size_t i = 0; i < z->n; i++)
+        if (z->fds[i] >= 0)
+            close(z->fds[i]);
+    free(z->fds);
+    zip_plan_free(z->plan);
+    free(z);
+}
+
+static struct zip_plan *plan_of(const struct file *files, size_t n, bool windows)
+{
+    struct zip_entry *e = xcalloc(n ? n : 1, sizeof(*e));
+    struct zip_plan *p;
+
+    for (size_t i = 0; i < n; i++) {
+        e[i] = (struct zip_entry){
+            .name = zip_entry_name(files[i].path, files[i].name, windows),
+            .size = (uint64_t)files[i].size,
+            .crc32 = files[i].crc32,
+            .mtime_ms = files[i].last_modified,
+            .ctx = (void *)(uintptr_t)i,
+        };
+    }
+    p = zip_plan_new(e, n);
+    for (size_t i = 0; i < n; i++)
+        free((char *)e[i].name);
+    free(e);
+    return p;
+}
+
+uint64_t api_zip_size(const struct file *files, size_t n, bool windows)
+{
+    struct zip_plan *p = plan_of(files, n, windows);
+    uint64_t size = p ? zip_plan_size(p) : 0;
+
+    zip_plan_free(p);
+    return size;
+}
+
+static enum store_rc zip_txn(struct store *s, void *vctx)
+{
+    struct storage_ctx *c = vctx;
+    enum store_rc rc = store_package_get(s, c->pkg.id, c->a, &c->pkg);
+
+    if (rc != STORE_ONE)
+        return rc;
+    rc = store_files_list(s, c->pkg.id, c->a, &c->files, &c->nfiles);
+    return rc < 0 ? rc : STORE_ONE;
+}
+
+void api_storage_zip(struct req *rq)
+{
+    struct storage_ctx *c = arena_alloc(&rq->arena, sizeof(*c));
+    struct str kind = req_param(rq, "kind");
+    bool windows = str_eq_cstr(kind, "zip_windows");
+    struct resp_stream rs;
+    struct zip_src *z;
+    uint64_t from, len, size;
+    unsigned status;
+    struct store *s;
+    enum store_rc rc;
+
+    *c = (struct storage_ctx){ .a = &rq->arena };
+    if (!windows && !str_eq_cstr(kind, "zip_mac")) {
+        resp_error(rq, ERR_NOT_FOUND, "no such archive");
+        return;
+    }
+    if (!api_id_param_or_reply(rq, "package_id", c->pkg.id) ||
+        !signature_or_reply(rq, "ZIP", c->pkg.id, 0, zip_kind(windows)) ||
+        !api_store_or_reply(rq, &s))
+        return;
+    rc = api_run_or_reply(rq, "storage.zip", STORE_READ, zip_txn, c);
+    if (rc < 0)
+        return;
+    if (rc == STORE_NONE) {
+        resp_error(rq, ERR_NOT_FOUND, "no such package");
+        return;
+    }
+    if (!downloadable_or_reply(rq, &c->pkg))
+        return;
+    z = xcalloc(1, sizeof(*z));
+    z->plan = plan_of(c->files, c->nfiles, windows);
+    z->blob = api_env(rq)->blob;
+    z->n = c->nfiles;
+    z->fds = xcalloc(c->nfiles ? c->nfiles : 1, sizeof(int));
+    for (size_t i = 0; i < c->nfiles; i++)
+        if (blob_file_open(z->blob, c->files[i].id, &z->fds[i]) != BLOB_OK)
+            z->fds[i] = -1;
+    if (!z->plan) {
+        zip_stream_free(z);
+        resp_error(rq, ERR_INTERNAL, "cannot lay out the archive");
+        return;
+    }
+    size = zip_plan_size(z->plan);
+    if (!http_range_answer(rq, size, &from, &len, &status)) {
+        zip_stream_free(z);
+        return;
+    }
+    z->base = from;
+    rs = (struct resp_stream){
+        .len = len, .read = zip_stream_read, .free = zip_stream_free, .ctx = z
+    };
+    resp_stream(rq, status, "application/zip", &rs);
+    resp_header_add(
+        rq, "ETag",
+        arena_printf(&rq->arena, "\"zip-%s-%lld\"", c->pkg.id, (long long)c->pkg.updated_at));
+    add_disposition(rq, arena_printf(&rq->arena, "%s.zip", c->pkg.name));
+    c->pkg.id[ID_LEN] = '\0';
+    rq->resp.on_sent = download_sent;
+    rq->resp.on_sent_ctx = c;
+}
