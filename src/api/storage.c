@@ -9,6 +9,7 @@
 #include "core/compat.h"
 #include "api/api.h"
 
+#include <errno.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -481,25 +482,47 @@ void api_storage_get(struct req *rq)
 struct zip_src {
     struct zip_plan *plan;
     struct blob *blob;
-    int *fds; /* per entry, opened on first read */
+    const struct file *files; /* in the request's arena, which outlives the answer */
     size_t n;
     uint64_t base; /* archive offset of this answer's first byte */
+    uint64_t len;  /* bytes of this answer */
+    int fd;        /* the file being read, or -1: files are read in order, one open at a time */
+    size_t fd_index;
 };
 
 static ssize_t zip_data(void *cls, void *entry_ctx, uint64_t off, void *buf, size_t n)
 {
     struct zip_src *z = cls;
-    size_t i = (size_t)(uintptr_t)entry_ctx;
+    size_t i = (size_t)(uintptr_t)entry_ctx, got = 0;
 
-    if (z->fds[i] < 0)
-        return -1;
-    return pread(z->fds[i], buf, n, (off_t)off);
+    if (z->fd < 0 || z->fd_index != i) {
+        if (z->fd >= 0)
+            close(z->fd);
+        z->fd = -1;
+        if (blob_file_open(z->blob, z->files[i].id, &z->fd) != BLOB_OK)
+            return -1;
+        z->fd_index = i;
+    }
+    while (got < n) {
+        ssize_t k = pread(z->fd, (char *)buf + got, n - got, (off_t)(off + got));
+
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1; /* the file is shorter than recorded: end the download broken */
+        got += (size_t)k;
+    }
+    return (ssize_t)got;
 }
 
 static ssize_t zip_stream_read(void *ctx, uint64_t pos, char *buf, size_t max)
 {
     struct zip_src *z = ctx;
 
+    if (pos >= z->len)
+        return 0;
+    if (max > z->len - pos)
+        max = (size_t)(z->len - pos);
     return zip_plan_read(z->plan, z->base + pos, buf, max, zip_data, z);
 }
 
@@ -507,10 +530,8 @@ static void zip_stream_free(void *ctx)
 {
     struct zip_src *z = ctx;
 
-    for (size_t i = 0; i < z->n; i++)
-        if (z->fds[i] >= 0)
-            close(z->fds[i]);
-    free(z->fds);
+    if (z->fd >= 0)
+        close(z->fd);
     zip_plan_free(z->plan);
     free(z);
 }
@@ -589,14 +610,14 @@ void api_storage_zip(struct req *rq)
     z = xcalloc(1, sizeof(*z));
     z->plan = plan_of(c->files, c->nfiles, windows);
     z->blob = api_env(rq)->blob;
+    z->files = c->files;
     z->n = c->nfiles;
-    z->fds = xcalloc(c->nfiles ? c->nfiles : 1, sizeof(int));
-    for (size_t i = 0; i < c->nfiles; i++)
-        if (blob_file_open(z->blob, c->files[i].id, &z->fds[i]) != BLOB_OK)
-            z->fds[i] = -1;
+    z->fd = -1;
     if (!z->plan) {
         zip_stream_free(z);
-        resp_error(rq, ERR_INTERNAL, "cannot lay out the archive");
+        resp_error(rq, ERR_CONFLICT,
+                   "the package has too many files or folders to be served as one zip; "
+                   "download its files one by one");
         return;
     }
     size = zip_plan_size(z->plan);
@@ -605,6 +626,7 @@ void api_storage_zip(struct req *rq)
         return;
     }
     z->base = from;
+    z->len = len;
     rs = (struct resp_stream){
         .len = len, .read = zip_stream_read, .free = zip_stream_free, .ctx = z
     };
