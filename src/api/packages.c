@@ -592,6 +592,8 @@ struct update_ctx {
     struct tag_ref tag; /* the tag the body asks for, when @set_tag */
     bool set_tag;       /* only a full update changes the tag; other changes keep it */
     struct arena *a;
+    struct file *files; /* a deleted package's files, whose bytes go */
+    size_t nfiles;
 };
 
 static enum store_rc update_txn(struct store *s, void *vctx)
@@ -717,9 +719,17 @@ void api_package_expiry(struct req *rq)
     save_reply(rq, &c, 200);
 }
 
+static enum store_rc files_txn(struct store *s, void *vctx)
+{
+    struct update_ctx *c = vctx;
+
+    return store_files_list(s, c->pkg.id, c->a, &c->files, &c->nfiles);
+}
+
 void api_package_delete(struct req *rq)
 {
     struct update_ctx c = { .a = &rq->arena };
+    struct store *s;
 
     if (!api_package_or_reply(rq, true, &c.pkg))
         return;
@@ -729,6 +739,13 @@ void api_package_delete(struct req *rq)
         c.pkg.expiry = clock_now_ms();
     }
     save_reply(rq, &c, 204);
+    /* The state says expired first, so no download starts; then the bytes go. (Bytes left by
+     * a failure here are only unreachable space.) */
+    if (rq->resp.status != 204 || !(s = api_store(api_env(rq))) ||
+        store_run(s, "packages.files", STORE_READ, files_txn, &c) < 0)
+        return;
+    for (size_t i = 0; i < c.nfiles; i++)
+        (void)blob_file_remove(api_env(rq)->blob, c.files[i].id);
 }
 
 static void move_one(struct req *rq, enum package_state from, enum package_state to)

@@ -7,6 +7,8 @@
   carries no sanitizer report.
 - request(): one request on a fresh connection; returns (status, headers, parsed JSON body).
 - admin(): runs `consign admin ...` and parses the JSON it prints.
+- Client and its helpers: the MASV upload protocol (package, file, create blueprint, part
+  windows, parts, finalize) and downloads through blueprints.
 Standard library only.
 """
 import http.client as httpclient
@@ -21,6 +23,7 @@ import sys
 import tempfile
 import time
 import traceback
+import urllib.parse
 
 BIN = os.environ.get('CONSIGN_BIN') or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), '..', '..', 'build-san', 'consign')
@@ -144,8 +147,6 @@ def raw_exchange(port, data, timeout=10, half_close=False, pause=0):
     is in, the server closes the connection, or @timeout passes (b'' on a reset).
     @data may be a list of byte strings, sent with @pause seconds between them."""
     s = socket.create_connection((HOST, port), timeout=timeout)
-    out = b''
-    deadline = time.monotonic() + timeout
     try:
         parts = data if isinstance(data, list) else [data]
         for i, part in enumerate(parts):
@@ -160,18 +161,27 @@ def raw_exchange(port, data, timeout=10, half_close=False, pause=0):
                 s.shutdown(socket.SHUT_WR)
             except OSError:
                 pass
-        while time.monotonic() < deadline:
-            try:
-                chunk = s.recv(65536)
-            except (ConnectionResetError, socket.timeout, OSError):
-                break
-            if not chunk:
-                break
-            out += chunk
-            if _complete(out):
-                break
+        return read_response(s, timeout)
     finally:
         s.close()
+
+
+def read_response(s, timeout=10):
+    """What comes back on socket @s until a whole response is in, the server closes the
+    connection, or @timeout passes (b'' on a reset)."""
+    out = b''
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        s.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            chunk = s.recv(65536)
+        except (ConnectionResetError, socket.timeout, OSError):
+            break
+        if not chunk:
+            break
+        out += chunk
+        if _complete(out):
+            break
     return out
 
 
@@ -419,6 +429,95 @@ def make_team(server, label, roles=ROLES):
         team[role] = {'email': email, 'user_id': m['user_id'],
                       'membership_id': m['membership_id'], 'api_key': m['api_key']}
     return team
+
+
+# ---- the MASV upload protocol ----
+
+MIB = 1 << 20
+
+
+def split_url(url):
+    """(path with query) of a blueprint URL, which must point at this server."""
+    u = urllib.parse.urlsplit(url)
+    assert u.hostname == HOST, url
+    return u.path + ('?' + u.query if u.query else '')
+
+
+def replay(port, bp, data=None, headers=None):
+    """Sends a blueprint as a client would: its method, URL, headers and body."""
+    hdrs = dict(bp.get('headers') or {})
+    hdrs.update(headers or {})
+    body = data if data is not None else (bp.get('body') or '').encode()
+    return request(port, bp['method'], split_url(bp['url']), raw=body, headers=hdrs, timeout=120)
+
+
+def upload_id_of(xml):
+    text = xml.decode()
+    assert text.index('<Bucket>') < text.index('<Key>') < text.index('<UploadId>'), text
+    return text.split('<UploadId>')[1].split('</UploadId>')[0]
+
+
+def new_package(srv, key, team, name='Dailies'):
+    r = srv.post('/v1/teams/%s/packages' % team, {'name': name, 'description': 'cut 3',
+                                                   'recipients': ['editor@example.com']}, key=key)
+    assert r.status == 201, r
+    return r.json
+
+
+def download(port, bp, headers=None):
+    assert bp['method'] == 'GET' and bp['headers'] == {}, bp
+    return request(port, 'GET', split_url(bp['url']), headers=headers, timeout=120)
+
+
+class Client:
+    """A MASV client with one package's token."""
+
+    def __init__(self, srv, token):
+        self.srv = srv
+        self.token = token
+
+    def call(self, method, path, body=None, token=None, headers=None):
+        hdrs = {'X-Package-Token': token or self.token}
+        hdrs.update(headers or {})
+        return self.srv.req(method, path, body=body, headers=hdrs)
+
+    def add_file(self, pid, name, path='', **extra):
+        body = {'kind': 'file', 'name': name, 'path': path}
+        body.update(extra)
+        r = self.call('POST', '/v1/packages/%s/files' % pid, body)
+        assert r.status == 201, r
+        return r.json
+
+    def initiate(self, created):
+        """Replays the create blueprint of an added file; returns the UploadId."""
+        r = replay(self.srv.port, created['create_blueprint'])
+        assert r.status == 200, r
+        return upload_id_of(r.raw)
+
+    def blueprints(self, pid, fid, upload_id, count, start=0):
+        """The part blueprints of parts start + 1 to start + count."""
+        r = self.call('POST', '/v1/packages/%s/files/%s?start=%d&count=%d' % (pid, fid, start, count),
+                      {'upload_id': upload_id})
+        assert r.status == 200 and len(r.json) == count, r
+        return r.json
+
+    def finalize_file(self, pid, fid, upload_id, extras, **fields):
+        """POST files/{id}/finalize with @extras as chunk_extras; the Response, unchecked."""
+        body = {'chunk_extras': extras, 'file_extras': {'upload_id': upload_id}}
+        body.update(fields)
+        return self.call('POST', '/v1/packages/%s/files/%s/finalize' % (pid, fid), body)
+
+    def finalize(self, pid):
+        """Finalizes the package; the package object."""
+        r = self.call('POST', '/v1/packages/%s/finalize' % pid)
+        assert r.status == 200 and r.json['state'] == 'finalized', r
+        return r.json
+
+    def fetch(self, pid, fid, token=None):
+        """Downloads file (or zip_mac, zip_windows) @fid through its download blueprint."""
+        r = self.call('GET', '/v1/packages/%s/files/%s/download' % (pid, fid), token=token)
+        assert r.status == 200, r
+        return download(self.srv.port, r.json)
 
 
 # ---- checks ----

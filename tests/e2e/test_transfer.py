@@ -8,68 +8,25 @@ import io
 import os
 import sys
 import threading
-import urllib.parse
 import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import HOST, Tap, is_error, is_id, main_guard, make_team, request, with_server  # noqa: E402
-
-MIB = 1 << 20
-
-
-def split_url(url):
-    """(path with query) of a blueprint URL, which must point at this server."""
-    u = urllib.parse.urlsplit(url)
-    assert u.hostname == HOST, url
-    return u.path + ('?' + u.query if u.query else '')
+from harness import (MIB, Client as BaseClient, Tap, download, is_error, is_id, main_guard,  # noqa: E402
+                     make_team, new_package, replay, request, split_url, upload_id_of,
+                     with_server)
 
 
-def replay(port, bp, data=None, headers=None):
-    """Sends a blueprint as a client would: its method, URL, headers and body."""
-    hdrs = dict(bp.get('headers') or {})
-    hdrs.update(headers or {})
-    body = data if data is not None else (bp.get('body') or '').encode()
-    return request(port, bp['method'], split_url(bp['url']), raw=body, headers=hdrs, timeout=120)
-
-
-def upload_id_of(xml):
-    text = xml.decode()
-    assert text.index('<Bucket>') < text.index('<Key>') < text.index('<UploadId>'), text
-    return text.split('<UploadId>')[1].split('</UploadId>')[0]
-
-
-class Client:
-    """A MASV client with one package's token."""
-
-    def __init__(self, srv, token):
-        self.srv = srv
-        self.token = token
-
-    def call(self, method, path, body=None, token=None, headers=None):
-        hdrs = {'X-Package-Token': token or self.token}
-        hdrs.update(headers or {})
-        return self.srv.req(method, path, body=body, headers=hdrs)
-
-    def add_file(self, pid, name, path='', **extra):
-        body = {'kind': 'file', 'name': name, 'path': path}
-        body.update(extra)
-        r = self.call('POST', '/v1/packages/%s/files' % pid, body)
-        assert r.status == 201, r
-        return r.json
+class Client(BaseClient):
+    """A MASV client that uploads whole files."""
 
     def upload(self, pid, name, data, chunk, path='', parallel=4, declare=True):
         """The whole protocol for one file; returns the finalized file object."""
         extra = {'size': len(data), 'chunk_size': chunk} if declare else {}
         created = self.add_file(pid, name, path, **extra)
         fid = created['file']['id']
-        r = replay(self.srv.port, created['create_blueprint'])
-        assert r.status == 200, r
-        upload_id = upload_id_of(r.raw)
+        upload_id = self.initiate(created)
         parts = max(1, (len(data) + chunk - 1) // chunk)
-        r = self.call('POST', '/v1/packages/%s/files/%s?start=0&count=%d' % (pid, fid, parts),
-                      {'upload_id': upload_id})
-        assert r.status == 200 and len(r.json) == parts, r
-        bps = r.json
+        bps = self.blueprints(pid, fid, upload_id, parts)
         etags = [None] * parts
         errors = []
 
@@ -97,23 +54,9 @@ class Client:
         assert not errors, errors
         extras = [{'partNumber': str(k + 1) if k % 2 else k + 1,
                    'etag': etags[k] if k % 2 else etags[k].strip('"')} for k in range(parts)]
-        r = self.call('POST', '/v1/packages/%s/files/%s/finalize' % (pid, fid),
-                      {'chunk_extras': extras, 'file_extras': {'upload_id': upload_id},
-                       'size': len(data), 'chunk_size': chunk})
+        r = self.finalize_file(pid, fid, upload_id, extras, size=len(data), chunk_size=chunk)
         assert r.status == 200, r
         return r.json
-
-
-def new_package(srv, key, team, name='Dailies'):
-    r = srv.post('/v1/teams/%s/packages' % team, {'name': name, 'description': 'cut 3',
-                                                   'recipients': ['editor@example.com']}, key=key)
-    assert r.status == 201, r
-    return r.json
-
-
-def download(port, bp, headers=None):
-    assert bp['method'] == 'GET' and bp['headers'] == {}, bp
-    return request(port, 'GET', split_url(bp['url']), headers=headers, timeout=120)
 
 
 def main(t):
@@ -289,13 +232,19 @@ def body(t, srv):
             # deleting the package: links answer 410
             r = c.call('POST', '/v1/packages/%s/links' % pkg['id'], {})
             l3 = r.json
+            ids = [f['id'] for f in c.call('GET', '/v1/packages/%s/files' % pkg['id']).json
+                   if f['kind'] == 'file']
+            on_disk = lambda: {n for _, _, fs in os.walk(os.path.join(srv.data, 'blobs'))  # noqa: E731
+                               for n in fs}
+            assert set(ids) <= on_disk(), 'the files are on disk before the delete'
             r = c.call('DELETE', '/v1/packages/%s' % pkg['id'])
             assert r.status == 204, r
+            assert not set(ids) & on_disk(), 'a deleted package left its bytes on disk'
             r = srv.get('/v1/links/%s?secret=%s' % (l3['id'], l3['download_secret']))
             is_error(r, 410)
         t.test('refusals: wrong secret 401, password links (missing/wrong 401, right 200), files '
                'after finalize 409, tampered or expired signed URL 403, another package 404, '
-               'deleted link 410, deleted package 410', refusals)
+               'deleted link 410, deleted package 410 with its bytes gone from disk', refusals)
 
         def upload_rules():
             pkg = new_package(srv, key, tid, 'Rules')
