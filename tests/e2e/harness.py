@@ -501,6 +501,13 @@ class Client:
         assert r.status == 200 and len(r.json) == count, r
         return r.json
 
+    def begin(self, pid, name, parts, path='', **extra):
+        """Adds a file, initiates its upload and gets the blueprints of parts 1 to @parts:
+        (the answer to the file's creation, the UploadId, the blueprints)."""
+        created = self.add_file(pid, name, path, **extra)
+        upload_id = self.initiate(created)
+        return created, upload_id, self.blueprints(pid, created['file']['id'], upload_id, parts)
+
     def finalize_file(self, pid, fid, upload_id, extras, **fields):
         """POST files/{id}/finalize with @extras as chunk_extras; the Response, unchecked."""
         body = {'chunk_extras': extras, 'file_extras': {'upload_id': upload_id}}
@@ -573,24 +580,30 @@ class Tap:
         self.failed = []
         self.started = time.monotonic()
 
-    def point(self, ok, desc, diag=None):
+    def point(self, ok, desc, diag=None, todo=None):
+        """One test point. A failed point with @todo (a known bug of the server, not fixed yet) is
+        reported as `not ok ... # TODO @todo`, which TAP counts as an expected failure."""
         self.n += 1
         desc = desc.replace('\n', ' ').replace('#', '')
-        print('%s %d - %s' % ('ok' if ok else 'not ok', self.n, desc), flush=True)
+        directive = ' # TODO ' + todo.replace('\n', ' ').replace('#', '') if todo and not ok else ''
+        print('%s %d - %s%s' % ('ok' if ok else 'not ok', self.n, desc, directive), flush=True)
         if not ok:
-            self.failed.append(desc)
+            if not todo:
+                self.failed.append(desc)
             if diag:
                 for line in diag.rstrip().splitlines():
                     print('# ' + line, flush=True)
                 # stderr too, so that `meson test --print-errorlogs` shows why
-                print('not ok %d - %s\n%s' % (self.n, desc, diag.rstrip()), file=sys.stderr, flush=True)
+                print('not ok %d - %s%s\n%s' % (self.n, desc, directive, diag.rstrip()),
+                      file=sys.stderr, flush=True)
 
-    def test(self, desc, fn, *args, **kw):
+    def test(self, desc, fn, *args, todo=None, **kw):
+        """Runs fn(*args, **kw) as one test point; @todo: see point()."""
         try:
             fn(*args, **kw)
         except Exception as e:  # noqa: BLE001 - any failure is a failed test point
             tb = traceback.format_exc()
-            self.point(False, desc, tb + ('\n' + str(e) if str(e) not in tb else ''))
+            self.point(False, desc, tb + ('\n' + str(e) if str(e) not in tb else ''), todo)
             return False
         self.point(True, desc)
         return True
@@ -602,10 +615,10 @@ class Tap:
         sys.exit(1 if self.failed else 0)
 
 
-def with_server(t, body):
-    """Starts a server, runs @body(t, server), then checks that it stops cleanly on SIGTERM
-    (exit 0, no sanitizer report) and removes its data."""
-    srv = Server()
+def with_server(t, body, args=()):
+    """Starts a server (with the extra serve @args), runs @body(t, server), then checks that it
+    stops cleanly on SIGTERM (exit 0, no sanitizer report) and removes its data."""
+    srv = Server(args=args)
     try:
         srv.start()
         body(t, srv)

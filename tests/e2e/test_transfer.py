@@ -22,11 +22,9 @@ class Client(BaseClient):
     def upload(self, pid, name, data, chunk, path='', parallel=4, declare=True):
         """The whole protocol for one file; returns the finalized file object."""
         extra = {'size': len(data), 'chunk_size': chunk} if declare else {}
-        created = self.add_file(pid, name, path, **extra)
-        fid = created['file']['id']
-        upload_id = self.initiate(created)
         parts = max(1, (len(data) + chunk - 1) // chunk)
-        bps = self.blueprints(pid, fid, upload_id, parts)
+        created, upload_id, bps = self.begin(pid, name, parts, path, **extra)
+        fid = created['file']['id']
         etags = [None] * parts
         errors = []
 
