@@ -228,7 +228,8 @@ static void part_done(struct req *rq)
     struct store *s;
     enum store_rc rc;
 
-    ps->w = NULL;
+    /* The writer keeps the part's lock until the request is released, after the record below:
+     * another upload of this part cannot start writing between the bytes and their record. */
     if (brc == BLOB_SHORT) {
         resp_error(rq, ERR_BAD_REQUEST, "the part ended before its Content-Length");
         return;
@@ -241,6 +242,8 @@ static void part_done(struct req *rq)
     if (!api_store_or_reply(rq, &s))
         return;
     rc = store_run(s, "storage.part", STORE_WRITE, part_put_txn, ps);
+    blob_part_abort(ps->w); /* recorded (or refused): the part is free again */
+    ps->w = NULL;
     if (rc != STORE_ONE) {
         if (rc == STORE_NONE)
             resp_error(rq, ERR_CONFLICT, "the file was finalized or deleted meanwhile");

@@ -46,10 +46,14 @@ enum blob_rc blob_part_begin(struct blob *b, const char *file_id, uint32_t part,
 enum blob_rc blob_part_write(struct blob_writer *w, const void *p, size_t n);
 /**
  * Makes the part durable once all its bytes arrived: its CRC-32 in *@crc. BLOB_SHORT when
- * bytes are missing. The writer is freed either way.
+ * bytes are missing. The writer keeps the part's lock until blob_part_abort(): record the part
+ * first, so that no other writer can start on it between its bytes and its record.
  */
 enum blob_rc blob_part_commit(struct blob_writer *w, uint32_t *crc);
-/** Drops a writer that will not finish (its side file goes; in-place bytes are left). */
+/**
+ * Releases a writer and the part's lock; accepts NULL. A writer not committed has its side
+ * file removed (in-place bytes are left: without a record they never count).
+ */
 void blob_part_abort(struct blob_writer *w);
 
 /** Moves side part @part of @file_id to @offset of its file, durably; then removes it. */

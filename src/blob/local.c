@@ -226,32 +226,26 @@ static void writer_free(struct blob_writer *w)
 
 enum blob_rc blob_part_commit(struct blob_writer *w, uint32_t *crc)
 {
-    enum blob_rc rc = BLOB_OK;
+    char path[512], shard[512];
 
-    if (w->done != w->len) {
-        blob_part_abort(w);
+    if (w->done != w->len)
         return BLOB_SHORT;
-    }
     if (fdatasync(w->fd) != 0) {
         LOG_ERR("cannot sync part %u of file %s: %s", w->part, w->file_id, strerror(errno));
-        blob_part_abort(w);
         return BLOB_IO;
     }
     if (w->side) {
-        char path[512], shard[512];
-
         side_path(w->b, w->file_id, w->part, path, sizeof(path));
         shard_path(w->b, w->file_id, shard, sizeof(shard));
         if (rename(w->tmp_path, path) != 0 || !sync_dir(shard)) {
             LOG_ERR("cannot keep side part %u of file %s: %s", w->part, w->file_id,
                     strerror(errno));
-            unlink(w->tmp_path);
-            rc = BLOB_IO;
+            return BLOB_IO;
         }
+        w->tmp_path[0] = '\0'; /* renamed: nothing left to remove */
     }
     *crc = w->crc;
-    writer_free(w);
-    return rc;
+    return BLOB_OK;
 }
 
 void blob_part_abort(struct blob_writer *w)

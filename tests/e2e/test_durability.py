@@ -471,8 +471,7 @@ def one_writer(t, srv):
                            'bytes: ' + ', '.join(mixed))
     t.test('a PUT that takes a part the moment the previous writer finishes, then is cut off '
            "(40 rounds, 8 knocking writers): the first writer's ETag is accepted only if the "
-           'bytes are its own', takeover,
-           todo='server bug: a part is recorded after its lock is released (storage.c part_done)')
+           'bytes are its own', takeover)
 
     def downloads():
         c.finalize(pid)
