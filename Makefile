@@ -8,7 +8,7 @@ LISTEN   ?= 127.0.0.1:8080
 # Seconds each fuzz target runs in `make fuzz`.
 FUZZ_SECONDS ?= 60
 
-.PHONY: all build run test fuzz bench-list docs clean
+.PHONY: all build run test fuzz bench-list bench-transfer docs clean
 
 all: build
 
@@ -40,6 +40,12 @@ BENCH_SECONDS ?= 5
 bench-list: build
 	@scripts/deps.sh bench
 	@bench/list.sh $(BUILD) $(BENCH_SECONDS)
+
+# Upload, finalize, download and zip of one BENCH_TRANSFER_GIB file against dd and nginx.
+BENCH_TRANSFER_GIB ?= 4
+bench-transfer: build
+	@scripts/deps.sh bench
+	@bench/transfer.sh $(BUILD) $(BENCH_TRANSFER_GIB)
 
 docs: build
 	./$(BUILD)/consign errors > docs/errors.md
