@@ -89,6 +89,8 @@ void api_jw_reply(struct req *rq, unsigned status, struct jw *w);
 #define FILES_MIN_CHUNK_SIZE (5 << 20)
 #define FILES_MAX_SIZE (FILES_MAX_CHUNK_COUNT * FILES_MAX_CHUNK_SIZE)
 /** Characters of a file's name and folder path. */
+/** Files in one package (all of them fit in one zip). */
+#define FILES_MAX_COUNT 100000
 #define FILES_NAME_MAX 1024
 #define FILES_PATH_MAX 4096
 /** How long a blueprint's signed URL works. */

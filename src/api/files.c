@@ -118,7 +118,13 @@ static void write_blueprint(struct jw *w, const char *url, const char *method, b
 static enum store_rc insert_txn(struct store *s, void *vctx)
 {
     struct file_ctx *c = vctx;
+    int64_t n = 0;
+    enum store_rc rc = store_files_count(s, c->pkg.id, &n);
 
+    if (rc < 0)
+        return rc;
+    if (n >= FILES_MAX_COUNT)
+        return STORE_NONE;
     return store_file_insert(s, &c->file);
 }
 
@@ -171,6 +177,10 @@ void api_files_create(struct req *rq)
     c.file.created_at = c.file.updated_at = clock_now_ms();
     c.file.last_modified = last_modified == TIME_UNSET ? c.file.created_at : last_modified;
     rc = store_run(s, "files.create", STORE_WRITE, insert_txn, &c);
+    if (rc == STORE_NONE) {
+        resp_error(rq, ERR_CONFLICT, "a package holds at most %d files", FILES_MAX_COUNT);
+        return;
+    }
     if (rc != STORE_ONE) {
         api_reply_store(rq, rc < 0 ? rc : STORE_HARD);
         return;

@@ -17,6 +17,8 @@
 #include "core/log.h"
 #include "zip/zip.h"
 
+_Static_assert(FILES_MAX_COUNT <= ZIP_ENTRIES_MAX, "every package must fit in one zip");
+
 /* ---- signing ---- */
 
 static char *signed_text(struct arena *a, const char *method, const char *id, uint32_t part,

@@ -365,6 +365,8 @@ enum store_rc store_file_get(struct store *s, const char *id, struct arena *a, s
 enum store_rc store_file_update(struct store *s, const struct file *f);
 /** Deletes file @id and its parts. */
 enum store_rc store_file_delete(struct store *s, const char *id);
+/** How many files @package_id has. */
+enum store_rc store_files_count(struct store *s, const char *package_id, int64_t *n);
 /** The files of @package_id in the order they were added. */
 enum store_rc store_files_list(struct store *s, const char *package_id, struct arena *a,
                                struct file **out, size_t *n);

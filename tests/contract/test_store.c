@@ -125,6 +125,104 @@ static void *writer(void *arg)
     return (void *)(intptr_t)(s ? failures : PER_THREAD);
 }
 
+/* Files, their parts and links of one package of team @team_id. */
+static void files_and_links(struct store *s, struct arena *a, const char *team_id,
+                            const char *user_id)
+{
+    struct package p = { .sender = (char *)"ann@example.org",
+                         .name = (char *)"P",
+                         .state = PACKAGE_NEW,
+                         .expiry = TIME_UNSET,
+                         .usage_updated_at = TIME_UNSET,
+                         .created_at = 10,
+                         .updated_at = 10 };
+    struct file f = { .kind = (char *)"file",
+                      .name = (char *)"a.mov",
+                      .path = (char *)"x/y",
+                      .size = -1,
+                      .last_modified = 9,
+                      .created_at = 11,
+                      .updated_at = 11 },
+                f2, got, *list = NULL;
+    struct file_part parts[3] = { { .part = 2, .size = 5, .crc32 = 0xdeadbeef, .side = true },
+                                  { .part = 1, .size = 7, .crc32 = 1 },
+                                  { .part = 2, .size = 6, .crc32 = 0xffffffff } },
+                     *pl = NULL;
+    struct link l = { .email = (char *)"v@example.org",
+                      .access_limit = 3,
+                      .expiry = TIME_UNSET,
+                      .active = true,
+                      .created_at = 12,
+                      .updated_at = 12 },
+                lgot, *ll = NULL;
+    size_t n = 0;
+    int64_t count = -1;
+
+    id_new(p.id);
+    memcpy(p.team_id, team_id, ID_LEN + 1);
+    p.sender_user_id = (char *)user_id;
+    is_int(store_package_insert(s, &p), STORE_ONE, "package inserted");
+    id_new(f.id);
+    memcpy(f.package_id, p.id, ID_LEN + 1);
+    is_int(store_file_insert(s, &f), STORE_ONE, "file inserted");
+    f2 = f;
+    id_new(f2.id);
+    f2.name = (char *)"b.wav";
+    f2.created_at = 12;
+    f2.size = 0;
+    is_int(store_file_insert(s, &f2), STORE_ONE, "second file inserted");
+    is_int(store_file_get(s, f.id, a, &got), STORE_ONE, "file read");
+    ok(got.size == -1 && got.chunk_size == 0 && !got.upload_id && !got.done &&
+           strcmp(got.path, "x/y") == 0 && got.last_modified == 9,
+       "an undeclared size, no chunk size, no upload yet");
+    got.upload_id = (char *)"01ARZ3NDEKTSV4RRFFQ69G5FAV";
+    got.chunk_size = 5 << 20;
+    got.size = 123456789012LL;
+    got.done = true;
+    got.crc32 = 0xfedcba98;
+    is_int(store_file_update(s, &got), STORE_ONE, "file updated");
+    is_int(store_file_get(s, f.id, a, &got), STORE_ONE, "file read again");
+    ok(got.done && got.size == 123456789012LL && got.chunk_size == 5 << 20 &&
+           got.crc32 == 0xfedcba98 && strcmp(got.upload_id, "01ARZ3NDEKTSV4RRFFQ69G5FAV") == 0,
+       "every updated field kept (a CRC with the high bit set too)");
+    is_int(store_files_count(s, p.id, &count), STORE_ONE, "files counted");
+    is_int(count, 2, "two files");
+    is_int(store_files_list(s, p.id, a, &list, &n), STORE_ONE, "files listed");
+    ok(n == 2 && strcmp(list[0].id, f.id) == 0 && strcmp(list[1].id, f2.id) == 0,
+       "files in the order they were added");
+
+    for (int i = 0; i < 3; i++)
+        is_int(store_file_part_put(s, f.id, &parts[i]), STORE_ONE, "part put %d", i);
+    is_int(store_file_parts_list(s, f.id, a, &pl, &n), STORE_ONE, "parts listed");
+    ok(n == 2 && pl[0].part == 1 && pl[0].size == 7 && pl[1].part == 2 && pl[1].size == 6 &&
+           pl[1].crc32 == 0xffffffff && !pl[1].side,
+       "parts by number; putting a part again replaces it");
+    is_int(store_file_part_delete(s, f.id, 2), STORE_ONE, "part deleted");
+    store_file_parts_list(s, f.id, a, &pl, &n);
+    ok(n == 1 && pl[0].part == 1, "one part left");
+    is_int(store_file_delete(s, f2.id), STORE_ONE, "file deleted");
+    is_int(store_file_get(s, f2.id, a, &got), STORE_NONE, "a deleted file is gone");
+
+    for (size_t i = 0; i < sizeof(l.secret_hash); i++)
+        l.secret_hash[i] = (uint8_t)(i * 7 + 1);
+    id_new(l.id);
+    memcpy(l.package_id, p.id, ID_LEN + 1);
+    is_int(store_link_insert(s, &l), STORE_ONE, "link inserted");
+    is_int(store_link_get(s, l.id, a, &lgot), STORE_ONE, "link read");
+    ok(memcmp(lgot.secret_hash, l.secret_hash, sizeof(l.secret_hash)) == 0 &&
+           lgot.access_limit == 3 && lgot.access_count == 0 && lgot.active &&
+           lgot.expiry == TIME_UNSET && !lgot.password_hash &&
+           strcmp(lgot.email, "v@example.org") == 0,
+       "link fields kept");
+    lgot.access_count = 2;
+    lgot.active = false;
+    lgot.updated_at = 20;
+    is_int(store_link_update(s, &lgot), STORE_ONE, "link updated");
+    is_int(store_links_list(s, p.id, a, &ll, &n), STORE_ONE, "links listed");
+    ok(n == 1 && ll[0].access_count == 2 && !ll[0].active && ll[0].updated_at == 20,
+       "count, state and time updated");
+}
+
 int main(void)
 {
     char dir[] = "/tmp/consign-store-XXXXXX";
@@ -291,6 +389,8 @@ int main(void)
     is_int(store_ratelimit_clear(s, "k"), STORE_ONE, "clear");
     store_ratelimit_peek(s, "k", 11001, 1000, &count, &reset);
     is_int(count, 0, "cleared");
+
+    files_and_links(s, &a, t.id, u.id);
 
     for (long i = 0; i < THREADS; i++)
         pthread_create(&th[i], NULL, writer, (void *)i);

@@ -107,6 +107,23 @@ enum store_rc sqlite_file_delete(struct store *s, const char *id)
     return sq_exec(q, st, "file delete");
 }
 
+enum store_rc sqlite_files_count(struct store *s, const char *package_id, int64_t *n)
+{
+    struct sqlite_store *q = to_sqlite(s);
+    sqlite3_stmt *st = sq_stmt(q, "SELECT count(*) FROM files WHERE package_id = ?");
+    int rc;
+
+    if (!st)
+        return STORE_HARD;
+    sq_bind_text(st, 1, package_id);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW)
+        return sq_fail(q, rc, "files count");
+    *n = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return STORE_ONE;
+}
+
 enum store_rc sqlite_files_list(struct store *s, const char *package_id, struct arena *a,
                                 struct file **out, size_t *n)
 {
