@@ -244,6 +244,24 @@ def body(t, srv):
                'after finalize 409, tampered or expired signed URL 403, another package 404, '
                'deleted link 410, deleted package 410 with its bytes gone from disk', refusals)
 
+        def browsers():
+            pkg = new_package(srv, key, tid, 'Browser')
+            c = Client(srv, pkg['access_token'])
+            _, _, bps = c.begin(pkg['id'], 'clip.mp4', 1, size=3, chunk_size=3)
+            url = split_url(bps[0]['url'])
+            r = request(srv.port, 'OPTIONS', url, headers={
+                'Origin': 'https://portal.example.com', 'Access-Control-Request-Method': 'PUT',
+                'Access-Control-Request-Headers': 'content-type'})
+            assert r.status == 204, r
+            assert 'PUT' in r.header('access-control-allow-methods'), r.headers
+            assert 'content-type' in r.header('access-control-allow-headers').lower(), r.headers
+            r = replay(srv.port, bps[0], b'abc', headers={'Origin': 'https://portal.example.com'})
+            assert r.status == 200 and r.header('access-control-allow-origin') == '*', r.headers
+            exposed = [h.strip().lower() for h in r.header('access-control-expose-headers').split(',')]
+            assert 'etag' in exposed, exposed
+        t.test('browsers: a part URL answers the CORS preflight for PUT, and a part\'s answer '
+               'exposes its ETag to the page', browsers)
+
         def upload_rules():
             pkg = new_package(srv, key, tid, 'Rules')
             c = Client(srv, pkg['access_token'])
