@@ -193,6 +193,12 @@ def body(t, srv):
             link = state['link']
             r = srv.get('/v1/links/%s?secret=%s' % (link['id'], 'A' * 43))
             is_error(r, 401)
+            # guessing is rate limited per link and client: 10 failures, then 429
+            for _ in range(9):
+                is_error(srv.get('/v1/links/%s?secret=%s' % (link['id'], 'B' * 43)), 401)
+            r = srv.get('/v1/links/%s?secret=%s' % (link['id'], link['download_secret']))
+            is_error(r, 429)
+            assert int(r.header('retry-after')) > 0, r.headers
             # a password link
             r = c.call('POST', '/v1/packages/%s/links' % pkg['id'], {'password': 'sesame'})
             assert r.status == 201 and r.json['password'] == '****', r
@@ -240,7 +246,7 @@ def body(t, srv):
             assert not set(ids) & on_disk(), 'a deleted package left its bytes on disk'
             r = srv.get('/v1/links/%s?secret=%s' % (l3['id'], l3['download_secret']))
             is_error(r, 410)
-        t.test('refusals: wrong secret 401, password links (missing/wrong 401, right 200), files '
+        t.test('refusals: wrong secret 401 (10 failures: 429 even for the right one), password links (missing/wrong 401, right 200), files '
                'after finalize 409, tampered or expired signed URL 403, another package 404, '
                'deleted link 410, deleted package 410 with its bytes gone from disk', refusals)
 
@@ -291,6 +297,11 @@ def body(t, srv):
             # a part larger than the chunk size is refused
             res = replay(srv.port, bps[2], os.urandom(6 * MIB))
             is_error(res, 400)
+            # the parts already lie where they belong in the file's one data file, named by the
+            # file's id: finalizing has nothing to copy
+            blob = os.path.join(srv.data, 'blobs', fid[-2:], fid)
+            with open(blob, 'rb') as fh:
+                assert fh.read() == data, 'the data file does not hold the parts in place'
             fin = lambda ex, size=len(data): c.call(  # noqa: E731
                 'POST', '/v1/packages/%s/files/%s/finalize' % (pid, fid),
                 {'chunk_extras': ex, 'file_extras': {'upload_id': upload_id}, 'size': size})
@@ -316,7 +327,8 @@ def body(t, srv):
                     srv.port, c.call('GET', '/v1/packages/%s/files/zip_mac/download' % pid).json).raw)) as zf:
                 assert zf.namelist() == ['etc/passwd'], zf.namelist()
                 assert zf.read('etc/passwd') == data
-        t.test('upload rules: empty package 400, wrong upload_id 400, re-sent part same ETag, '
+        t.test('upload rules: empty package 400, wrong upload_id 400, re-sent part same ETag, parts in '
+               'place in the file before finalize, '
                'oversized part 400, wrong ETag / missing part / wrong size 400, ../ kept as data '
                'and made safe in the zip, delete before finalize', upload_rules)
 
