@@ -223,6 +223,72 @@ static void files_and_links(struct store *s, struct arena *a, const char *team_i
        "count, state and time updated");
 }
 
+/*
+ * Totals of lists filtered by creation time, against counting by hand: packages on both sides
+ * of day boundaries, in several states, some moved to another state after creation.
+ */
+static void created_ranges(struct store *s, struct arena *a, const char *team_id,
+                           const char *user_id)
+{
+    enum { N = 60 };
+    const int64_t day = 86400000, base = 20000 * day;
+    int64_t at[N];
+    enum package_state st[N];
+    static const int64_t cuts[] = {
+        TIME_UNSET,      0, 1, -1, 86399999, 86400000, 86400001, 2 * 86400000 - 1, 3 * 86400000,
+        4 * 86400000 + 5
+    };
+    bool all = true;
+
+    for (int i = 0; i < N; i++) {
+        struct package p = { .sender = (char *)"c@example.org",
+                             .name = (char *)"c",
+                             .state = PACKAGE_FINALIZED,
+                             .expiry = TIME_UNSET,
+                             .usage_updated_at = TIME_UNSET };
+
+        /* Around each of five day boundaries: -2 ms ... +9 ms, and mid-day. */
+        at[i] = base + (i % 5) * day + (i / 5 % 12 == 11 ? day / 2 : i / 5 % 12 - 2);
+        st[i] = i % 3 == 0 ? PACKAGE_EXPIRED : PACKAGE_FINALIZED;
+        id_new(p.id);
+        memcpy(p.team_id, team_id, ID_LEN + 1);
+        p.sender_user_id = (char *)user_id;
+        p.created_at = p.updated_at = at[i];
+        if (store_package_insert(s, &p) != STORE_ONE)
+            all = false;
+        if (st[i] != PACKAGE_FINALIZED) {
+            p.state = st[i];
+            if (store_package_update(s, &p) != STORE_ONE)
+                all = false;
+        }
+    }
+    ok(all, "%d packages around day boundaries", N);
+    for (size_t i = 0; i < ARRAY_LEN(cuts); i++)
+        for (size_t k = 0; k < ARRAY_LEN(cuts); k++) {
+            int64_t lo = cuts[i] == TIME_UNSET ? TIME_UNSET : base + cuts[i];
+            int64_t hi = cuts[k] == TIME_UNSET ? TIME_UNSET : base + cuts[k];
+            struct package_query q = { .team_id = team_id,
+                                       .scope = { .all = true },
+                                       .states = PACKAGE_STATE_BIT(PACKAGE_FINALIZED) |
+                                                 PACKAGE_STATE_BIT(PACKAGE_EXPIRED),
+                                       .created_start = lo,
+                                       .created_end = hi,
+                                       .page = { .page = 1, .limit = 5 } };
+            struct package *out;
+            size_t n;
+            int64_t total = -1, want = 0;
+
+            for (int j = 0; j < N; j++)
+                want += (lo == TIME_UNSET || at[j] >= lo) && (hi == TIME_UNSET || at[j] <= hi);
+            if (store_packages_list(s, &q, a, &out, &n, &total) < 0 || total != want) {
+                printf("# [%lld, %lld]: total %lld, want %lld\n", (long long)cuts[i],
+                       (long long)cuts[k], (long long)total, (long long)want);
+                all = false;
+            }
+        }
+    ok(all, "creation-time totals match a count by hand at every day boundary");
+}
+
 int main(void)
 {
     char dir[] = "/tmp/consign-store-XXXXXX";
@@ -391,6 +457,7 @@ int main(void)
     is_int(count, 0, "cleared");
 
     files_and_links(s, &a, t.id, u.id);
+    created_ranges(s, &a, t.id, u.id);
 
     for (long i = 0; i < THREADS; i++)
         pthread_create(&th[i], NULL, writer, (void *)i);

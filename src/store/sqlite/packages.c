@@ -456,6 +456,53 @@ static void bind_query(sqlite3_stmt *st, const struct package_query *q,
     bind_int(st, ":cend", q->created_end);
 }
 
+#define DAY_MS INT64_C(86400000)
+
+/*
+ * The number of matches of a list filtered by creation time alone: the per-day counters of the
+ * whole days inside [start, end], plus the rows of the partial days at either end.
+ */
+static enum store_rc count_created(struct sqlite_store *q, const struct package_query *pq,
+                                   const struct query_values *v, int64_t *total)
+{
+    int64_t lo = pq->created_start == TIME_UNSET || pq->created_start < 0 ? 0 : pq->created_start;
+    int64_t hi = pq->created_end == TIME_UNSET ? INT64_MAX / 2 : pq->created_end;
+    int64_t dlo = (lo + DAY_MS - 1) / DAY_MS, dhi = (hi + 1) / DAY_MS - 1;
+    int64_t e1lo = lo, e1hi = hi, e2lo = 1, e2hi = 0;
+    sqlite3_stmt *st;
+    int rc;
+
+    if (dlo <= dhi) {
+        e1hi = dlo * DAY_MS - 1;
+        e2lo = (dhi + 1) * DAY_MS;
+        e2hi = hi;
+    }
+    st = sq_stmt(q,
+                 "SELECT coalesce((SELECT sum(n) FROM package_days WHERE team_id = :team AND "
+                 "inbox = :inbox AND day >= :dlo AND day <= :dhi AND state IN (SELECT value FROM "
+                 "json_each(:states))), 0) + (SELECT count(*) FROM packages p WHERE p.team_id = "
+                 ":team AND p.inbox = :inbox AND p.state IN (SELECT value FROM json_each(:states)) "
+                 "AND p.created_at >= :e1lo AND p.created_at <= :e1hi) + (SELECT count(*) FROM "
+                 "packages p WHERE p.team_id = :team AND p.inbox = :inbox AND p.state IN (SELECT "
+                 "value FROM json_each(:states)) AND p.created_at >= :e2lo AND p.created_at <= "
+                 ":e2hi)");
+    if (!st)
+        return STORE_HARD;
+    bind_text(st, ":team", pq->team_id);
+    bind_int(st, ":inbox", pq->inbox);
+    bind_text(st, ":states", v->states);
+    bind_int(st, ":dlo", dlo);
+    bind_int(st, ":dhi", dhi);
+    bind_int(st, ":e1lo", e1lo);
+    bind_int(st, ":e1hi", e1hi);
+    bind_int(st, ":e2lo", e2lo);
+    bind_int(st, ":e2hi", e2hi);
+    rc = sqlite3_step(st);
+    *total = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? STORE_ONE : sq_fail(q, rc, "packages count by day");
+}
+
 /* The number of matches of @pq. With no filter but the states, or one sender, tag or teamspace
  * filter, it is a sum of counters; otherwise the matches are counted. */
 static enum store_rc count_matches(struct sqlite_store *q, const struct package_query *pq,
@@ -489,6 +536,8 @@ static enum store_rc count_matches(struct sqlite_store *q, const struct package_
     if (parts == 0) {
         st = sq_stmt(q, "SELECT coalesce(sum(n), 0) FROM package_counts WHERE team_id = :team "
                         "AND inbox = :inbox AND state IN (SELECT value FROM json_each(:states))");
+    } else if ((parts & ~(PART_CSTART | PART_CEND)) == 0) {
+        return count_created(q, pq, v, total);
     } else if (!st) {
         st = list_stmt(q, parts | PART_COUNT, 0, false);
     }
