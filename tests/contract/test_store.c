@@ -242,7 +242,7 @@ static void created_ranges(struct store *s, struct arena *a, const char *team_id
 
     for (int i = 0; i < N; i++) {
         struct package p = { .sender = (char *)"c@example.org",
-                             .name = (char *)"c",
+                             .name = (char *)"Clip",
                              .state = PACKAGE_FINALIZED,
                              .expiry = TIME_UNSET,
                              .usage_updated_at = TIME_UNSET };
@@ -287,6 +287,26 @@ static void created_ranges(struct store *s, struct arena *a, const char *team_id
             }
         }
     ok(all, "creation-time totals match a count by hand at every day boundary");
+    /* The name filter counts as it pages (trigrams from three characters, LIKE below). */
+    for (int fts = 0; fts < 2; fts++) {
+        struct package_query q = { .team_id = team_id,
+                                   .scope = { .all = true },
+                                   .states = PACKAGE_STATE_BIT(PACKAGE_FINALIZED) |
+                                             PACKAGE_STATE_BIT(PACKAGE_EXPIRED),
+                                   .name = fts ? "LIP" : "li",
+                                   .created_start = TIME_UNSET,
+                                   .created_end = TIME_UNSET,
+                                   .page = { .page = 12, .limit = 5 } };
+        struct package *out;
+        size_t n;
+        int64_t total = -1;
+
+        ok(store_packages_list(s, &q, a, &out, &n, &total) >= 0 && n == 5 && total == N,
+           "name %s: the last page is full and the total is every match", q.name);
+        q.page.page = 13;
+        ok(store_packages_list(s, &q, a, &out, &n, &total) >= 0 && n == 0 && total == N,
+           "name %s: a page past the end is empty and still has the total", q.name);
+    }
 }
 
 int main(void)

@@ -275,6 +275,7 @@ enum list_part {
     PART_SPACE_ONE = 1 << 10, /* one teamspace, likewise */
     PART_COUNT = 1 << 11,     /* the count, not the page */
     PART_REVERSED = 1 << 12,  /* the page read from the other end (a deep page) */
+    PART_WINDOW = 1 << 13,    /* each row carries the count of all matches (one pass) */
 };
 
 static const struct {
@@ -350,6 +351,8 @@ static sqlite3_stmt *list_stmt(struct sqlite_store *q, unsigned parts, enum pack
     sbuf_init(&sb, 8192);
     if (parts & PART_COUNT)
         sbuf_adds(&sb, "SELECT count(*) FROM packages p ");
+    else if (parts & PART_WINDOW)
+        sbuf_adds(&sb, "SELECT " PKG_COLS ", count(*) OVER () " PKG_FROM);
     else
         sbuf_adds(&sb, "SELECT " PKG_COLS PKG_FROM);
     sbuf_adds(&sb, "WHERE p.team_id = :team AND p.inbox = :inbox "
@@ -550,6 +553,35 @@ static enum store_rc count_matches(struct sqlite_store *q, const struct package_
     return rc == SQLITE_ROW ? STORE_ONE : sq_fail(q, rc, "packages count");
 }
 
+/*
+ * A page and the number of all matches in one pass, for the name filter: its matches come from
+ * the trigram index, which is the costly part, and are few enough to be counted as they are
+ * sorted. Every row carries the count in its last column.
+ */
+static enum store_rc page_and_count(struct sqlite_store *q, const struct package_query *pq,
+                                    const struct query_values *v, unsigned parts, struct arena *a,
+                                    struct package **out, size_t *n, int64_t *total)
+{
+    sqlite3_stmt *st = list_stmt(q, parts | PART_WINDOW, pq->sort, pq->desc);
+    size_t cap = 0;
+    int rc;
+
+    *total = 0;
+    if (!st)
+        return STORE_HARD;
+    bind_query(st, pq, v);
+    bind_int(st, ":limit", pq->page.limit);
+    bind_int(st, ":offset", (pq->page.page - 1) * pq->page.limit);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        read_package(st, a, sq_push(a, (void **)out, n, &cap, sizeof(**out)));
+        *total = sqlite3_column_int64(st, sqlite3_column_count(st) - 1);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return sq_fail(q, rc, "packages page and count");
+    return *n ? STORE_ONE : STORE_NONE;
+}
+
 enum store_rc sqlite_packages_list(struct store *s, const struct package_query *pq, struct arena *a,
                                    struct package **out, size_t *n, int64_t *total)
 {
@@ -565,6 +597,14 @@ enum store_rc sqlite_packages_list(struct store *s, const struct package_query *
     if ((unsigned)pq->sort >= PACKAGE_SORT_COUNT)
         return STORE_HARD;
     query_values_init(&v, pq, a);
+    if ((parts & (PART_NAME_FTS | PART_NAME_LIKE)) && pq->page.limit > 0) {
+        rc = page_and_count(q, pq, &v, parts, a, out, n, total);
+        if (rc != STORE_NONE || pq->page.page == 1)
+            return rc;
+        /* A page past the end carries no count: count apart. */
+        rc = count_matches(q, pq, &v, parts, total);
+        return rc < 0 ? rc : STORE_NONE;
+    }
     rc = count_matches(q, pq, &v, parts, total);
     if (rc < 0)
         return rc;
