@@ -220,10 +220,9 @@ bool api_package_or_reply(struct req *rq, bool need_full, struct package *out)
     const struct principal *p = api_principal(rq);
     struct package_ctx c = { .a = &rq->arena, .out = out };
     char id[ID_LEN + 1];
-    struct store *s;
     enum store_rc rc;
 
-    if (!api_id_param_or_reply(rq, "package_id", id) || !api_store_or_reply(rq, &s))
+    if (!api_id_param_or_reply(rq, "package_id", id))
         return false;
     /* A token opens its own package and no other; any other is simply not there. */
     if (p->kind != PRINCIPAL_PACKAGE || strcmp(p->grant.package_id, id) != 0) {
@@ -235,11 +234,9 @@ bool api_package_or_reply(struct req *rq, bool need_full, struct package *out)
         return false;
     }
     c.id = id;
-    rc = store_run(s, "packages.get", STORE_READ, package_txn, &c);
-    if (rc < 0) {
-        api_reply_store(rq, rc);
+    rc = api_run_or_reply(rq, "packages.get", STORE_READ, package_txn, &c);
+    if (rc < 0)
         return false;
-    }
     if (rc == STORE_NONE) {
         resp_error(rq, ERR_NOT_FOUND, "no such package");
         return false;

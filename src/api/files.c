@@ -34,11 +34,10 @@ static enum store_rc file_txn(struct store *s, void *vctx)
 
 static bool file_or_reply(struct req *rq, bool need_full, struct file_ctx *c)
 {
-    struct store *s;
     enum store_rc rc;
 
     if (!api_package_or_reply(rq, need_full, &c->pkg) ||
-        !api_id_param_or_reply(rq, "file_id", c->file.id) || !api_store_or_reply(rq, &s))
+        !api_id_param_or_reply(rq, "file_id", c->file.id))
         return false;
     rc = api_run_or_reply(rq, "files.get", STORE_READ, file_txn, c);
     if (rc < 0)
@@ -142,7 +141,6 @@ void api_files_create(struct req *rq)
         SIZE_FIELDS(&size, &has_size, &chunk),
         JSPEC_END,
     };
-    struct store *s;
     enum store_rc rc;
     json_t *doc;
     struct jw w;
@@ -150,7 +148,7 @@ void api_files_create(struct req *rq)
     if (!api_package_or_reply(rq, true, &c.pkg) ||
         !api_package_state_or_reply(rq, &c.pkg, PACKAGE_STATE_BIT(PACKAGE_NEW),
                                     "files can be added only before it is finalized") ||
-        !api_body_or_reply(rq, spec, &doc) || !api_store_or_reply(rq, &s))
+        !api_body_or_reply(rq, spec, &doc))
         return;
     json_decref(doc);
     if (kind && kind[0] && strcmp(kind, "file") != 0) {
@@ -176,13 +174,11 @@ void api_files_create(struct req *rq)
     c.file.chunk_size = chunk;
     c.file.created_at = c.file.updated_at = clock_now_ms();
     c.file.last_modified = last_modified == TIME_UNSET ? c.file.created_at : last_modified;
-    rc = store_run(s, "files.create", STORE_WRITE, insert_txn, &c);
+    rc = api_run_or_reply(rq, "files.create", STORE_WRITE, insert_txn, &c);
+    if (rc < 0)
+        return;
     if (rc == STORE_NONE) {
         resp_error(rq, ERR_CONFLICT, "a package holds at most %d files", FILES_MAX_COUNT);
-        return;
-    }
-    if (rc != STORE_ONE) {
-        api_reply_store(rq, rc < 0 ? rc : STORE_HARD);
         return;
     }
     url = api_storage_url(rq, "POST", c.file.id, 0, NULL);
@@ -255,15 +251,10 @@ static enum store_rc parts_txn(struct store *s, void *vctx)
     return store_file_parts_list(s, c->file.id, c->a, &c->parts, &c->nparts);
 }
 
+/* STORE_NONE when the file was deleted meanwhile. */
 static enum store_rc file_update_txn(struct store *s, void *vctx)
 {
-    struct file_ctx *c = vctx;
-    struct file now;
-    enum store_rc rc = store_file_get(s, c->file.id, c->a, &now);
-
-    if (rc != STORE_ONE)
-        return rc;
-    return store_file_update(s, &c->file);
+    return store_file_update(s, &((struct file_ctx *)vctx)->file);
 }
 
 /* The part number of a chunk_extras entry: partNumber or part_number, number or string. */
@@ -294,6 +285,72 @@ static struct str etag_bare(const char *s)
     return t;
 }
 
+/*
+ * Checks a finalize request's part list against the parts received: every part 1..n named
+ * once, each with the ETag the client got for it, under the file's own upload. Reads the parts
+ * into @c; their number in *@n.
+ */
+static bool extras_or_reply(struct req *rq, struct file_ctx *c, json_t *extras, json_t *fextras,
+                            uint64_t *n)
+{
+    const struct api_env *env = api_env(rq);
+    json_t *upload = fextras ? json_object_get(fextras, "upload_id") : NULL;
+    bool *seen;
+
+    if (json_is_string(upload) &&
+        (!c->file.upload_id || strcmp(json_string_value(upload), c->file.upload_id) != 0)) {
+        resp_error(rq, ERR_INVALID_FIELD, "file_extras.upload_id: not the upload of this file");
+        return false;
+    }
+    if (extras && !json_is_array(extras)) {
+        resp_error(rq, ERR_INVALID_FIELD, "chunk_extras: must be an array");
+        return false;
+    }
+    *n = extras ? json_array_size(extras) : 0;
+    if (*n > FILES_MAX_CHUNK_COUNT) {
+        resp_error(rq, ERR_INVALID_FIELD, "chunk_extras: at most %d parts", FILES_MAX_CHUNK_COUNT);
+        return false;
+    }
+    if (api_run_or_reply(rq, "files.parts", STORE_READ, parts_txn, c) < 0)
+        return false;
+    seen = arena_alloc(&rq->arena, *n + 1);
+    memset(seen, 0, *n + 1);
+    for (size_t i = 0; i < *n; i++) {
+        json_t *e = json_array_get(extras, i), *tag = json_object_get(e, "etag");
+        uint64_t part;
+        const struct file_part *p;
+        char want[AUTH_SIG_LEN + 1];
+
+        if (!tag)
+            tag = json_object_get(e, "ETag");
+        if (!json_is_object(e) || !part_number_of(e, &part) || part > *n || seen[part] ||
+            !json_is_string(tag)) {
+            resp_error(rq, ERR_INVALID_FIELD,
+                       "chunk_extras[%zu]: needs a partNumber from 1 to %llu, once each, and an "
+                       "etag",
+                       i, (unsigned long long)*n);
+            return false;
+        }
+        seen[part] = true;
+        p = part <= c->nparts && c->parts[part - 1].part == part ? &c->parts[part - 1] : NULL;
+        if (!p) {
+            resp_error(rq, ERR_INVALID_FIELD,
+                       "chunk_extras: part %llu was not received; send it again",
+                       (unsigned long long)part);
+            return false;
+        }
+        api_part_etag(env, c->file.id, p, want);
+        if (!str_eq(etag_bare(json_string_value(tag)), str_from(want))) {
+            resp_error(rq, ERR_INVALID_FIELD,
+                       "chunk_extras: the etag of part %llu is not that of the part received; "
+                       "send it again",
+                       (unsigned long long)part);
+            return false;
+        }
+    }
+    return true;
+}
+
 void api_files_finalize(struct req *rq)
 {
     struct file_ctx c = { .a = &rq->arena };
@@ -307,90 +364,26 @@ void api_files_finalize(struct req *rq)
         JSPEC_END,
     };
     struct api_env const *env = api_env(rq);
-    struct store *s;
     enum store_rc rc;
-    uint64_t n, total = 0, layout;
+    uint64_t n = 0, total = 0, layout;
     uint32_t crc = 0;
     struct jw w;
-    bool *seen;
+    bool checked;
 
     if (!file_or_reply(rq, true, &c) ||
         !api_package_state_or_reply(rq, &c.pkg, PACKAGE_STATE_BIT(PACKAGE_NEW),
                                     "its files can no longer change") ||
-        !api_body_or_reply(rq, spec, &doc) || !api_store_or_reply(rq, &s))
+        !api_body_or_reply(rq, spec, &doc))
         return;
     if (c.file.done) {
         /* Finalizing twice is harmless: the same answer. */
         json_decref(doc);
         goto reply;
     }
-    if (fextras && json_is_object(fextras) &&
-        json_is_string(json_object_get(fextras, "upload_id")) &&
-        (!c.file.upload_id ||
-         strcmp(json_string_value(json_object_get(fextras, "upload_id")), c.file.upload_id) != 0)) {
-        json_decref(doc);
-        resp_error(rq, ERR_INVALID_FIELD, "file_extras.upload_id: not the upload of this file");
-        return;
-    }
-    n = extras && json_is_array(extras) ? json_array_size(extras) : 0;
-    if (extras && !json_is_array(extras)) {
-        json_decref(doc);
-        resp_error(rq, ERR_INVALID_FIELD, "chunk_extras: must be an array");
-        return;
-    }
-    if (n > FILES_MAX_CHUNK_COUNT) {
-        json_decref(doc);
-        resp_error(rq, ERR_INVALID_FIELD, "chunk_extras: at most %d parts", FILES_MAX_CHUNK_COUNT);
-        return;
-    }
-    rc = store_run(s, "files.parts", STORE_READ, parts_txn, &c);
-    if (rc < 0) {
-        json_decref(doc);
-        api_reply_store(rq, rc);
-        return;
-    }
-    /* Every part 1..n named once, each held with the ETag the client got for it. */
-    seen = arena_alloc(&rq->arena, n + 1);
-    memset(seen, 0, n + 1);
-    for (size_t i = 0; i < n; i++) {
-        json_t *e = json_array_get(extras, i), *tag = json_object_get(e, "etag");
-        uint64_t part;
-        const struct file_part *p;
-        char want[AUTH_SIG_LEN + 1];
-        struct str got;
-
-        if (!tag)
-            tag = json_object_get(e, "ETag");
-        if (!json_is_object(e) || !part_number_of(e, &part) || part > n || seen[part] ||
-            !json_is_string(tag)) {
-            json_decref(doc);
-            resp_error(rq, ERR_INVALID_FIELD,
-                       "chunk_extras[%zu]: needs a partNumber from 1 to %llu, once each, and an "
-                       "etag",
-                       i, (unsigned long long)n);
-            return;
-        }
-        seen[part] = true;
-        p = part <= c.nparts && c.parts[part - 1].part == part ? &c.parts[part - 1] : NULL;
-        if (!p) {
-            json_decref(doc);
-            resp_error(rq, ERR_INVALID_FIELD,
-                       "chunk_extras: part %llu was not received; send it again",
-                       (unsigned long long)part);
-            return;
-        }
-        api_part_etag(env, c.file.id, p, want);
-        got = etag_bare(json_string_value(tag));
-        if (!str_eq(got, str_from(want))) {
-            json_decref(doc);
-            resp_error(rq, ERR_INVALID_FIELD,
-                       "chunk_extras: the etag of part %llu is not that of the part received; "
-                       "send it again",
-                       (unsigned long long)part);
-            return;
-        }
-    }
+    checked = extras_or_reply(rq, &c, extras, fextras, &n);
     json_decref(doc);
+    if (!checked)
+        return;
     /* The parts must tile the file: all but the last of one size, at least the minimum. */
     layout = n > 1 ? (uint64_t)c.parts[0].size : 0;
     if (c.file.chunk_size > 0 && n > 1 && (uint64_t)c.file.chunk_size != layout) {
@@ -442,12 +435,11 @@ void api_files_finalize(struct req *rq)
     c.file.chunk_size = (int64_t)layout;
     c.file.crc32 = crc;
     c.file.updated_at = clock_now_ms();
-    rc = store_run(s, "files.finalize", STORE_WRITE, file_update_txn, &c);
-    if (rc != STORE_ONE) {
-        if (rc == STORE_NONE)
-            resp_error(rq, ERR_NOT_FOUND, "the file was deleted");
-        else
-            api_reply_store(rq, rc);
+    rc = api_run_or_reply(rq, "files.finalize", STORE_WRITE, file_update_txn, &c);
+    if (rc < 0)
+        return;
+    if (rc == STORE_NONE) {
+        resp_error(rq, ERR_NOT_FOUND, "the file was deleted");
         return;
     }
 reply:
@@ -468,16 +460,11 @@ static enum store_rc delete_txn(struct store *s, void *vctx)
 void api_files_delete(struct req *rq)
 {
     struct file_ctx c = { .a = &rq->arena };
-    struct store *s;
-    enum store_rc rc;
 
     if (!file_or_reply(rq, true, &c) ||
         !api_package_state_or_reply(rq, &c.pkg, PACKAGE_STATE_BIT(PACKAGE_NEW),
                                     "its files can no longer be removed") ||
-        !api_store_or_reply(rq, &s))
-        return;
-    rc = api_run_or_reply(rq, "files.delete", STORE_WRITE, delete_txn, &c);
-    if (rc < 0)
+        api_run_or_reply(rq, "files.delete", STORE_WRITE, delete_txn, &c) < 0)
         return;
     /* The record goes first: bytes without a record are garbage, never served. */
     (void)blob_file_remove(api_env(rq)->blob, c.file.id);
@@ -496,14 +483,10 @@ static enum store_rc files_txn(struct store *s, void *vctx)
 void api_files_list(struct req *rq)
 {
     struct file_ctx c = { .a = &rq->arena };
-    struct store *s;
-    enum store_rc rc;
     struct jw w;
 
-    if (!api_package_or_reply(rq, false, &c.pkg) || !api_store_or_reply(rq, &s))
-        return;
-    rc = api_run_or_reply(rq, "files.list", STORE_READ, files_txn, &c);
-    if (rc < 0)
+    if (!api_package_or_reply(rq, false, &c.pkg) ||
+        api_run_or_reply(rq, "files.list", STORE_READ, files_txn, &c) < 0)
         return;
     jw_init(&w, (c.nfiles + 2) * 8192 + 4096);
     jw_array_begin(&w);
@@ -586,14 +569,12 @@ static enum store_rc package_finalize_txn(struct store *s, void *vctx)
 void api_package_finalize(struct req *rq)
 {
     struct file_ctx c = { .a = &rq->arena };
-    struct store *s;
     enum store_rc rc;
 
     if (!api_package_or_reply(rq, true, &c.pkg) ||
         !api_package_state_or_reply(
             rq, &c.pkg, PACKAGE_STATE_BIT(PACKAGE_NEW) | PACKAGE_STATE_BIT(PACKAGE_FINALIZED),
-            "it can no longer be finalized") ||
-        !api_store_or_reply(rq, &s))
+            "it can no longer be finalized"))
         return;
     rc = api_run_or_reply(rq, "packages.finalize", STORE_WRITE, package_finalize_txn, &c);
     if (rc < 0)

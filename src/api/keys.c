@@ -106,18 +106,15 @@ void api_keys_list(struct req *rq)
 {
     struct membership me;
     struct key_ctx c = { .a = &rq->arena };
-    struct store *s;
     enum store_rc rc;
     json_t *out;
 
-    if (!api_team_or_reply(rq, TEAM_MANAGE_KEYS, &me) || !api_store_or_reply(rq, &s))
+    if (!api_team_or_reply(rq, TEAM_MANAGE_KEYS, &me))
         return;
     c.team_id = me.team_id;
-    rc = store_run(s, "api_keys.list", STORE_READ, list_txn, &c);
-    if (rc < 0) {
-        api_reply_store(rq, rc);
+    rc = api_run_or_reply(rq, "api_keys.list", STORE_READ, list_txn, &c);
+    if (rc < 0)
         return;
-    }
     out = json_array();
     for (size_t i = 0; i < c.n; i++)
         json_array_append_new(out, key_json(&c.list[i]));
@@ -142,11 +139,9 @@ static bool key_or_reply(struct req *rq, struct api_key *out)
 
     if (!api_id_param_or_reply(rq, "key_id", c.key.id) || !api_store_or_reply(rq, &s))
         return false;
-    rc = store_run(s, "api_keys.get", STORE_READ, get_txn, &c);
-    if (rc < 0) {
-        api_reply_store(rq, rc);
+    rc = api_run_or_reply(rq, "api_keys.get", STORE_READ, get_txn, &c);
+    if (rc < 0)
         return false;
-    }
     if (rc == STORE_NONE) {
         resp_error(rq, ERR_NOT_FOUND, "no such API key");
         return false;
@@ -192,7 +187,6 @@ void api_keys_update(struct req *rq)
         JSPEC_STR("state", &state, 0, 16),
         JSPEC_END,
     };
-    struct store *s;
     enum store_rc rc;
     json_t *doc;
 
@@ -204,14 +198,12 @@ void api_keys_update(struct req *rq)
             return;
         c.key.expiry = expiry;
     }
-    if ((state && !state_or_reply(rq, state, &c.key.state)) || !api_store_or_reply(rq, &s))
+    if (state && !state_or_reply(rq, state, &c.key.state))
         return;
     c.key.updated_at = clock_now_ms();
-    rc = store_run(s, "api_keys.update", STORE_WRITE, update_txn, &c);
-    if (rc < 0) {
-        api_reply_store(rq, rc);
+    rc = api_run_or_reply(rq, "api_keys.update", STORE_WRITE, update_txn, &c);
+    if (rc < 0)
         return;
-    }
     if (rc == STORE_NONE) {
         resp_error(rq, ERR_NOT_FOUND, "no such API key");
         return;
@@ -229,15 +221,12 @@ static enum store_rc delete_txn(struct store *s, void *vctx)
 void api_keys_delete(struct req *rq)
 {
     struct key_ctx c = { 0 };
-    struct store *s;
     enum store_rc rc;
 
-    if (!key_or_reply(rq, &c.key) || !api_store_or_reply(rq, &s))
+    if (!key_or_reply(rq, &c.key))
         return;
-    rc = store_run(s, "api_keys.delete", STORE_WRITE, delete_txn, &c);
-    if (rc < 0) {
-        api_reply_store(rq, rc);
+    rc = api_run_or_reply(rq, "api_keys.delete", STORE_WRITE, delete_txn, &c);
+    if (rc < 0)
         return;
-    }
     resp_empty(rq, 204);
 }

@@ -64,7 +64,6 @@ void api_links_create(struct req *rq)
         JSPEC_TIME("expiry", &expiry, 0),
         JSPEC_END,
     };
-    struct store *s;
     enum store_rc rc;
     json_t *doc;
     struct jw w;
@@ -73,7 +72,7 @@ void api_links_create(struct req *rq)
         !api_package_state_or_reply(
             rq, &c.pkg, PACKAGE_STATE_BIT(PACKAGE_NEW) | PACKAGE_STATE_BIT(PACKAGE_FINALIZED),
             "links can no longer be made") ||
-        !api_body_or_reply(rq, spec, &doc) || !api_store_or_reply(rq, &s))
+        !api_body_or_reply(rq, spec, &doc))
         return;
     json_decref(doc);
     if (expiry != TIME_UNSET && expiry <= clock_now_ms()) {
@@ -100,9 +99,11 @@ void api_links_create(struct req *rq)
     c.link.expiry = expiry;
     c.link.active = true;
     c.link.created_at = c.link.updated_at = clock_now_ms();
-    rc = store_run(s, "links.create", STORE_WRITE, insert_txn, &c);
+    rc = api_run_or_reply(rq, "links.create", STORE_WRITE, insert_txn, &c);
+    if (rc < 0)
+        return;
     if (rc != STORE_ONE) {
-        api_reply_store(rq, rc < 0 ? rc : STORE_HARD);
+        api_reply_store(rq, STORE_HARD);
         return;
     }
     jw_init(&w, 16384);
@@ -120,14 +121,10 @@ static enum store_rc list_txn(struct store *s, void *vctx)
 void api_links_list(struct req *rq)
 {
     struct link_ctx c = { .a = &rq->arena };
-    struct store *s;
-    enum store_rc rc;
     struct jw w;
 
-    if (!api_package_or_reply(rq, true, &c.pkg) || !api_store_or_reply(rq, &s))
-        return;
-    rc = api_run_or_reply(rq, "links.list", STORE_READ, list_txn, &c);
-    if (rc < 0)
+    if (!api_package_or_reply(rq, true, &c.pkg) ||
+        api_run_or_reply(rq, "links.list", STORE_READ, list_txn, &c) < 0)
         return;
     jw_init(&w, c.n * 2048 + 1024);
     jw_array_begin(&w);
@@ -160,10 +157,9 @@ void api_links_delete(struct req *rq)
 {
     const struct principal *p = api_principal(rq);
     struct link_ctx c = { .a = &rq->arena };
-    struct store *s;
     enum store_rc rc;
 
-    if (!api_id_param_or_reply(rq, "link_id", c.link.id) || !api_store_or_reply(rq, &s))
+    if (!api_id_param_or_reply(rq, "link_id", c.link.id))
         return;
     rc = api_run_or_reply(rq, "links.get", STORE_READ, get_txn, &c);
     if (rc < 0)
@@ -178,8 +174,7 @@ void api_links_delete(struct req *rq)
         resp_error(rq, ERR_FORBIDDEN, "this package token only allows downloads");
         return;
     }
-    rc = api_run_or_reply(rq, "links.delete", STORE_WRITE, disable_txn, &c);
-    if (rc < 0)
+    if (api_run_or_reply(rq, "links.delete", STORE_WRITE, disable_txn, &c) < 0)
         return;
     resp_empty(rq, 204);
 }

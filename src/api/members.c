@@ -28,11 +28,9 @@ void api_members_list(struct req *rq)
     if (!api_team_or_reply(rq, TEAM_VIEW, &me) || !api_store_or_reply(rq, &s))
         return;
     c.team_id = me.team_id;
-    rc = store_run(s, "members.list", STORE_READ, members_txn, &c);
-    if (rc < 0) {
-        api_reply_store(rq, rc);
+    rc = api_run_or_reply(rq, "members.list", STORE_READ, members_txn, &c);
+    if (rc < 0)
         return;
-    }
     out = json_array();
     for (size_t i = 0; i < c.n; i++) {
         const struct membership *m = &c.list[i];

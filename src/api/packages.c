@@ -224,7 +224,6 @@ void api_packages_create(struct req *rq)
         JSPEC_END,
     };
     int64_t now = clock_now_ms();
-    struct store *s;
     enum store_rc rc;
 
     if (!api_team_or_reply(rq, TEAM_PACKAGES, &me) || !api_body_or_reply(rq, spec, &doc))
@@ -251,8 +250,6 @@ void api_packages_create(struct req *rq)
         c.pkg.password_hash = arena_strdup(&rq->arena, hash);
         free(hash);
     }
-    if (!api_store_or_reply(rq, &s))
-        return;
     id_new(c.pkg.id);
     memcpy(c.pkg.team_id, me.team_id, sizeof(c.pkg.team_id));
     c.pkg.sender_user_id = me.user_id;
@@ -261,11 +258,9 @@ void api_packages_create(struct req *rq)
     c.pkg.expiry = now + DEFAULT_PERIOD_MS;
     c.pkg.usage_updated_at = TIME_UNSET;
     c.pkg.created_at = c.pkg.updated_at = now;
-    rc = store_run(s, "packages.create", STORE_WRITE, create_txn, &c);
-    if (rc < 0) {
-        api_reply_store(rq, rc);
+    rc = api_run_or_reply(rq, "packages.create", STORE_WRITE, create_txn, &c);
+    if (rc < 0)
         return;
-    }
     if (c.bad_teamspace) {
         resp_error(rq, ERR_INVALID_FIELD,
                    "teamspace_id: not a teamspace of this team that you are in");
@@ -430,17 +425,12 @@ static enum store_rc list_txn(struct store *s, void *vctx)
 /* Runs @c's query and answers with the records (as a page when @paged, else a bare array). */
 static void list_reply(struct req *rq, struct list_ctx *c, bool paged)
 {
-    struct store *s;
     enum store_rc rc;
     struct jw w;
 
-    if (!api_store_or_reply(rq, &s))
+    rc = api_run_or_reply(rq, "packages.list", STORE_READ, list_txn, c);
+    if (rc < 0)
         return;
-    rc = store_run(s, "packages.list", STORE_READ, list_txn, c);
-    if (rc < 0) {
-        api_reply_store(rq, rc);
-        return;
-    }
     jw_init(&w, LIST_JSON_MAX);
     sbuf_reserve(&w.sb, 1024 + c->n * 1024); /* about a kilobyte a package */
     if (paged) {
@@ -566,18 +556,14 @@ void api_packages_get(struct req *rq)
     struct membership me;
     struct get_ctx c = { .a = &rq->arena };
     char id[ID_LEN + 1];
-    struct store *s;
     enum store_rc rc;
 
-    if (!api_team_or_reply(rq, TEAM_PACKAGES, &me) ||
-        !api_id_param_or_reply(rq, "package_id", id) || !api_store_or_reply(rq, &s))
+    if (!api_team_or_reply(rq, TEAM_PACKAGES, &me) || !api_id_param_or_reply(rq, "package_id", id))
         return;
     c.id = id;
-    rc = store_run(s, "packages.get", STORE_READ, get_txn, &c);
-    if (rc < 0) {
-        api_reply_store(rq, rc);
+    rc = api_run_or_reply(rq, "packages.get", STORE_READ, get_txn, &c);
+    if (rc < 0)
         return;
-    }
     if (rc == STORE_NONE || !can_see(&me, &c.pkg)) {
         resp_error(rq, ERR_NOT_FOUND, "no such package");
         return;
@@ -614,17 +600,12 @@ static enum store_rc update_txn(struct store *s, void *vctx)
 
 static void save_reply(struct req *rq, struct update_ctx *c, unsigned status)
 {
-    struct store *s;
     enum store_rc rc;
 
-    if (!api_store_or_reply(rq, &s))
-        return;
     c->pkg.updated_at = clock_now_ms();
-    rc = store_run(s, "packages.update", STORE_WRITE, update_txn, c);
-    if (rc < 0) {
-        api_reply_store(rq, rc);
+    rc = api_run_or_reply(rq, "packages.update", STORE_WRITE, update_txn, c);
+    if (rc < 0)
         return;
-    }
     if (status == 204)
         resp_empty(rq, 204);
     else
@@ -800,25 +781,20 @@ static void move_many(struct req *rq, bool inbox, enum package_state from, enum 
         JSPEC_TIME("expiry_end", &end, 0),
         JSPEC_END,
     };
-    struct store *s;
     enum store_rc rc;
     json_t *doc;
 
     if (!api_team_or_reply(rq, TEAM_PACKAGES, &me) || !api_body_or_reply(rq, spec, &doc))
         return;
     json_decref(doc);
-    if (!api_store_or_reply(rq, &s))
-        return;
     /* Both default to the zero time, as documented: the earliest instant there is. */
     c.start = start == TIME_UNSET ? TIME_MIN_MS : start;
     c.end = end == TIME_UNSET ? TIME_MIN_MS : end;
     c.team_id = me.team_id;
     c.scope = scope_of(&me);
-    rc = store_run(s, "packages.move", STORE_WRITE, move_txn, &c);
-    if (rc < 0) {
-        api_reply_store(rq, rc);
+    rc = api_run_or_reply(rq, "packages.move", STORE_WRITE, move_txn, &c);
+    if (rc < 0)
         return;
-    }
     resp_json(rq, 200, json_pack("{s:I}", "total_updated", (json_int_t)c.updated));
 }
 

@@ -110,11 +110,9 @@ void api_auth_login(struct req *rq)
     c.email = email;
     c.key_email = arena_printf(&rq->arena, "login:email:%s", email);
     c.key_client = arena_printf(&rq->arena, "login:client:%s", rq->client_addr);
-    rc = store_run(s, "auth.login.peek", STORE_READ, peek_txn, &c);
-    if (rc < 0) {
-        api_reply_store(rq, rc);
+    rc = api_run_or_reply(rq, "auth.login.peek", STORE_READ, peek_txn, &c);
+    if (rc < 0)
         return;
-    }
     if (c.count_email >= LOGIN_MAX_PER_EMAIL || c.count_client >= LOGIN_MAX_PER_CLIENT) {
         reply_limited(rq, &c);
         return;
@@ -122,20 +120,16 @@ void api_auth_login(struct req *rq)
     pw = str_from(password);
     if (!c.found ? (auth_password_burn(pw), true)
                  : !auth_password_verify(c.user.password_hash, pw)) {
-        rc = store_run(s, "auth.login.fail", STORE_WRITE, fail_txn, &c);
-        if (rc < 0) {
-            api_reply_store(rq, rc);
+        rc = api_run_or_reply(rq, "auth.login.fail", STORE_WRITE, fail_txn, &c);
+        if (rc < 0)
             return;
-        }
         LOG_AT(LOG_LEVEL_INFO, rq->rid, "failed sign-in from %s", rq->client_addr);
         resp_error(rq, ERR_LOGIN_FAILED, NULL);
         return;
     }
-    rc = store_run(s, "auth.login.ok", STORE_WRITE, success_txn, &c);
-    if (rc < 0) {
-        api_reply_store(rq, rc);
+    rc = api_run_or_reply(rq, "auth.login.ok", STORE_WRITE, success_txn, &c);
+    if (rc < 0)
         return;
-    }
     teams = json_array();
     for (size_t i = 0; i < c.nteams; i++)
         json_array_append_new(teams,

@@ -99,12 +99,11 @@ void api_spaces_create(struct req *rq)
         JSPEC_ANY("member_ids", &ids, 0),
         JSPEC_END,
     };
-    struct store *s;
     enum store_rc rc;
 
     if (!api_team_or_reply(rq, TEAM_MANAGE_SPACES, &me) || !api_body_or_reply(rq, spec, &doc))
         return;
-    if (!member_ids_or_reply(rq, ids, &c.space) || !api_store_or_reply(rq, &s)) {
+    if (!member_ids_or_reply(rq, ids, &c.space)) {
         json_decref(doc);
         return;
     }
@@ -112,11 +111,9 @@ void api_spaces_create(struct req *rq)
     id_new(c.space.id);
     memcpy(c.space.team_id, me.team_id, sizeof(c.space.team_id));
     c.space.created_at = c.space.updated_at = clock_now_ms();
-    rc = store_run(s, "spaces.create", STORE_WRITE, create_txn, &c);
-    if (rc < 0) {
-        api_reply_store(rq, rc);
+    rc = api_run_or_reply(rq, "spaces.create", STORE_WRITE, create_txn, &c);
+    if (rc < 0)
         return;
-    }
     if (c.unknown) {
         resp_error(rq, ERR_INVALID_FIELD, "member_ids: '%s' is not a membership of this team",
                    c.unknown);
@@ -141,20 +138,16 @@ void api_spaces_list(struct req *rq)
 {
     struct membership me;
     struct space_ctx c = { .a = &rq->arena };
-    struct store *s;
     enum store_rc rc;
     json_t *records;
 
-    if (!api_team_or_reply(rq, TEAM_LIST_SPACES, &me) || !api_page_or_reply(rq, 50, &c.page) ||
-        !api_store_or_reply(rq, &s))
+    if (!api_team_or_reply(rq, TEAM_LIST_SPACES, &me) || !api_page_or_reply(rq, 50, &c.page))
         return;
     memcpy(c.space.team_id, me.team_id, sizeof(c.space.team_id));
     c.membership_filter = role_can(me.role, TEAM_SEE_ALL_SPACES) ? NULL : me.id;
-    rc = store_run(s, "spaces.list", STORE_READ, list_txn, &c);
-    if (rc < 0) {
-        api_reply_store(rq, rc);
+    rc = api_run_or_reply(rq, "spaces.list", STORE_READ, list_txn, &c);
+    if (rc < 0)
         return;
-    }
     records = json_array();
     for (size_t i = 0; i < c.n; i++)
         json_array_append_new(records, space_json(&c.list[i]));

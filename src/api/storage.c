@@ -103,7 +103,6 @@ struct storage_ctx {
     size_t nfiles;
     uint32_t part;
     uint64_t len;
-    bool set_chunk;
 };
 
 static enum store_rc file_pkg_txn(struct store *s, void *vctx)
@@ -118,12 +117,8 @@ static enum store_rc file_pkg_txn(struct store *s, void *vctx)
 
 static bool load_or_reply(struct req *rq, struct storage_ctx *c)
 {
-    struct store *s;
-    enum store_rc rc;
+    enum store_rc rc = api_run_or_reply(rq, "storage.file", STORE_READ, file_pkg_txn, c);
 
-    if (!api_store_or_reply(rq, &s))
-        return false;
-    rc = api_run_or_reply(rq, "storage.file", STORE_READ, file_pkg_txn, c);
     if (rc < 0)
         return false;
     if (rc == STORE_NONE) {
@@ -151,23 +146,23 @@ static enum store_rc initiate_txn(struct store *s, void *vctx)
 void api_storage_initiate(struct req *rq)
 {
     struct storage_ctx c = { .a = &rq->arena };
-    struct store *s;
     enum store_rc rc;
 
     if (!api_id_param_or_reply(rq, "file_id", c.file.id) ||
         !signature_or_reply(rq, "POST", c.file.id, 0, NULL) || !load_or_reply(rq, &c) ||
         !api_package_state_or_reply(rq, &c.pkg, PACKAGE_STATE_BIT(PACKAGE_NEW),
-                                    "its files can no longer be uploaded") ||
-        !api_store_or_reply(rq, &s))
+                                    "its files can no longer be uploaded"))
         return;
     if (c.file.done) {
         resp_error(rq, ERR_CONFLICT, "the file is already finalized");
         return;
     }
     /* One upload per file: initiating again answers the same upload. */
-    rc = store_run(s, "storage.initiate", STORE_WRITE, initiate_txn, &c);
+    rc = api_run_or_reply(rq, "storage.initiate", STORE_WRITE, initiate_txn, &c);
+    if (rc < 0)
+        return;
     if (rc != STORE_ONE) {
-        api_reply_store(rq, rc < 0 ? rc : STORE_HARD);
+        api_reply_store(rq, STORE_HARD);
         return;
     }
     {
@@ -227,11 +222,10 @@ static void part_done(struct req *rq)
     struct part_sink *ps = rq->sink->ctx;
     enum blob_rc brc = blob_part_commit(ps->w, &ps->part.crc32);
     char etag[AUTH_SIG_LEN + 3];
-    struct store *s;
     enum store_rc rc;
 
-    /* The writer keeps the part's lock until the request is released, after the record below:
-     * another upload of this part cannot start writing between the bytes and their record. */
+    /* The writer keeps the part's lock until the part is recorded below: another upload of this
+     * part cannot start writing between the bytes and their record. */
     if (brc == BLOB_SHORT) {
         resp_error(rq, ERR_BAD_REQUEST, "the part ended before its Content-Length");
         return;
@@ -241,16 +235,13 @@ static void part_done(struct req *rq)
         return;
     }
     /* The bytes are on disk; only now does the part count. */
-    if (!api_store_or_reply(rq, &s))
-        return;
-    rc = store_run(s, "storage.part", STORE_WRITE, part_put_txn, ps);
+    rc = api_run_or_reply(rq, "storage.part", STORE_WRITE, part_put_txn, ps);
     blob_part_abort(ps->w); /* recorded (or refused): the part is free again */
     ps->w = NULL;
-    if (rc != STORE_ONE) {
-        if (rc == STORE_NONE)
-            resp_error(rq, ERR_CONFLICT, "the file was finalized or deleted meanwhile");
-        else
-            api_reply_store(rq, rc);
+    if (rc < 0)
+        return;
+    if (rc == STORE_NONE) {
+        resp_error(rq, ERR_CONFLICT, "the file was finalized or deleted meanwhile");
         return;
     }
     etag[0] = '"';
@@ -268,24 +259,25 @@ static void part_release(struct req *rq)
     ps->w = NULL;
 }
 
-/* Fixes the chunk size from part 1 when nobody declared it, and forgets the part's old bytes. */
-static enum store_rc part_begin_txn(struct store *s, void *vctx)
+/* Fixes the chunk size from part 1 when nobody declared it. */
+static enum store_rc chunk_txn(struct store *s, void *vctx)
 {
     struct storage_ctx *c = vctx;
     enum store_rc rc = store_file_get(s, c->file.id, c->a, &c->file);
 
-    if (rc != STORE_ONE)
+    if (rc != STORE_ONE || c->file.chunk_size != 0 || c->part != 1 || c->len == 0)
         return rc;
-    if (c->set_chunk && c->file.chunk_size == 0 && c->part == 1 && c->len > 0) {
-        c->file.chunk_size = (int64_t)c->len;
-        c->file.updated_at = clock_now_ms();
-        rc = store_file_update(s, &c->file);
-        if (rc != STORE_ONE)
-            return rc;
-    }
-    if (!c->set_chunk)
-        return store_file_part_delete(s, c->file.id, c->part) < 0 ? STORE_HARD : STORE_ONE;
-    return STORE_ONE;
+    c->file.chunk_size = (int64_t)c->len;
+    c->file.updated_at = clock_now_ms();
+    return store_file_update(s, &c->file);
+}
+
+/* Forgets a part whose bytes are about to be overwritten. */
+static enum store_rc part_reset_txn(struct store *s, void *vctx)
+{
+    struct storage_ctx *c = vctx;
+
+    return store_file_part_delete(s, c->file.id, c->part) < 0 ? STORE_HARD : STORE_ONE;
 }
 
 void api_storage_part(struct req *rq)
@@ -294,7 +286,6 @@ void api_storage_part(struct req *rq)
     struct str v, upload;
     uint64_t part, offset;
     struct part_sink *ps;
-    struct store *s;
     enum store_rc rc;
     enum blob_rc brc;
     char *upload_id;
@@ -310,8 +301,7 @@ void api_storage_part(struct req *rq)
     if (!signature_or_reply(rq, "PUT", c.file.id, (uint32_t)part, upload_id) ||
         !load_or_reply(rq, &c) ||
         !api_package_state_or_reply(rq, &c.pkg, PACKAGE_STATE_BIT(PACKAGE_NEW),
-                                    "its files can no longer be uploaded") ||
-        !api_store_or_reply(rq, &s))
+                                    "its files can no longer be uploaded"))
         return;
     v = req_header(rq, "Content-Length");
     if (!v.ptr || !str_to_u64(str_trim(v), UINT64_MAX, &c.len)) {
@@ -329,10 +319,11 @@ void api_storage_part(struct req *rq)
         return;
     }
     c.part = (uint32_t)part;
-    c.set_chunk = true;
-    rc = store_run(s, "storage.chunk", STORE_WRITE, part_begin_txn, &c);
+    rc = api_run_or_reply(rq, "storage.chunk", STORE_WRITE, chunk_txn, &c);
+    if (rc < 0)
+        return;
     if (rc != STORE_ONE) {
-        api_reply_store(rq, rc < 0 ? rc : STORE_HARD);
+        api_reply_store(rq, STORE_HARD);
         return;
     }
     if (c.file.chunk_size > 0 && c.len > (uint64_t)c.file.chunk_size) {
@@ -363,11 +354,8 @@ void api_storage_part(struct req *rq)
         return;
     }
     /* The part's old record goes before its bytes are overwritten. */
-    c.set_chunk = false;
-    rc = store_run(s, "storage.part_reset", STORE_WRITE, part_begin_txn, &c);
-    if (rc != STORE_ONE) {
+    if (api_run_or_reply(rq, "storage.part_reset", STORE_WRITE, part_reset_txn, &c) < 0) {
         blob_part_abort(ps->w);
-        api_reply_store(rq, rc < 0 ? rc : STORE_HARD);
         return;
     }
     ps->sink = (struct http_sink){
@@ -488,10 +476,9 @@ struct zip_src {
     struct zip_plan *plan;
     struct blob *blob;
     const struct file *files; /* in the request's arena, which outlives the answer */
-    size_t n;
-    uint64_t base; /* archive offset of this answer's first byte */
-    uint64_t len;  /* bytes of this answer */
-    int fd;        /* the file being read, or -1: files are read in order, one open at a time */
+    uint64_t base;            /* archive offset of this answer's first byte */
+    uint64_t len;             /* bytes of this answer */
+    int fd; /* the file being read, or -1: files are read in order, one open at a time */
     size_t fd_index;
 };
 
@@ -591,7 +578,6 @@ void api_storage_zip(struct req *rq)
     struct zip_src *z;
     uint64_t from, len, size;
     unsigned status;
-    struct store *s;
     enum store_rc rc;
 
     *c = (struct storage_ctx){ .a = &rq->arena };
@@ -600,8 +586,7 @@ void api_storage_zip(struct req *rq)
         return;
     }
     if (!api_id_param_or_reply(rq, "package_id", c->pkg.id) ||
-        !signature_or_reply(rq, "ZIP", c->pkg.id, 0, zip_kind(windows)) ||
-        !api_store_or_reply(rq, &s))
+        !signature_or_reply(rq, "ZIP", c->pkg.id, 0, zip_kind(windows)))
         return;
     rc = api_run_or_reply(rq, "storage.zip", STORE_READ, zip_txn, c);
     if (rc < 0)
@@ -616,7 +601,6 @@ void api_storage_zip(struct req *rq)
     z->plan = plan_of(c->files, c->nfiles, windows);
     z->blob = api_env(rq)->blob;
     z->files = c->files;
-    z->n = c->nfiles;
     z->fd = -1;
     if (!z->plan) {
         zip_stream_free(z);

@@ -129,18 +129,15 @@ void api_tags_list(struct req *rq)
 {
     struct membership me;
     struct tag_ctx c = { .a = &rq->arena };
-    struct store *s;
     enum store_rc rc;
     json_t *out;
 
-    if (!api_team_or_reply(rq, TEAM_PACKAGES, &me) || !api_store_or_reply(rq, &s))
+    if (!api_team_or_reply(rq, TEAM_PACKAGES, &me))
         return;
     c.team_id = me.team_id;
-    rc = store_run(s, "tags.list", STORE_READ, list_txn, &c);
-    if (rc < 0) {
-        api_reply_store(rq, rc);
+    rc = api_run_or_reply(rq, "tags.list", STORE_READ, list_txn, &c);
+    if (rc < 0)
         return;
-    }
     out = json_array();
     for (size_t i = 0; i < c.n; i++)
         json_array_append_new(out, tag_json(&c.list[i]));
@@ -171,11 +168,9 @@ void api_tags_delete(struct req *rq)
 
     if (!api_id_param_or_reply(rq, "tag_id", c.tag.id) || !api_store_or_reply(rq, &s))
         return;
-    rc = store_run(s, "tags.get", STORE_READ, get_txn, &c);
-    if (rc < 0) {
-        api_reply_store(rq, rc);
+    rc = api_run_or_reply(rq, "tags.get", STORE_READ, get_txn, &c);
+    if (rc < 0)
         return;
-    }
     e = rc == STORE_ONE ? auth_team_access(s, api_principal(rq), str_from(c.tag.team_id),
                                            TEAM_DELETE_TAGS, &rq->arena, &me)
                         : ERR_NOT_FOUND;
@@ -183,10 +178,8 @@ void api_tags_delete(struct req *rq)
         resp_error(rq, e, e == ERR_NOT_FOUND ? "no such tag" : NULL);
         return;
     }
-    rc = store_run(s, "tags.delete", STORE_WRITE, delete_txn, &c);
-    if (rc < 0) {
-        api_reply_store(rq, rc);
+    rc = api_run_or_reply(rq, "tags.delete", STORE_WRITE, delete_txn, &c);
+    if (rc < 0)
         return;
-    }
     resp_empty(rq, 204);
 }

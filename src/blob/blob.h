@@ -65,8 +65,6 @@ enum blob_rc blob_file_open(struct blob *b, const char *file_id, int *fd);
 /** Deletes the file and any side parts; BLOB_OK when there was nothing. */
 enum blob_rc blob_file_remove(struct blob *b, const char *file_id);
 
-/** CRC-32 of @n bytes following @crc (0 to start), as zip wants it. */
-uint32_t blob_crc32(uint32_t crc, const void *p, size_t n);
 /** CRC-32 of two pieces from theirs and the length of the second. */
 uint32_t blob_crc32_combine(uint32_t crc1, uint32_t crc2, uint64_t len2);
 

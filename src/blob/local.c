@@ -347,11 +347,6 @@ enum blob_rc blob_file_remove(struct blob *b, const char *file_id)
     return BLOB_OK;
 }
 
-uint32_t blob_crc32(uint32_t crc, const void *p, size_t n)
-{
-    return (uint32_t)crc32(crc, p, (uInt)n);
-}
-
 uint32_t blob_crc32_combine(uint32_t crc1, uint32_t crc2, uint64_t len2)
 {
     return (uint32_t)crc32_combine64(crc1, crc2, (z_off64_t)len2);

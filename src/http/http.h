@@ -259,8 +259,6 @@ enum http_range http_range_parse(struct str header, uint64_t size, uint64_t *fro
  */
 bool http_range_answer(struct req *rq, uint64_t size, uint64_t *from, uint64_t *len,
                        unsigned *status);
-/** Reads a whole file or stream response into rq->resp.body (in-process tests). */
-void resp_materialize(struct req *rq);
 /** Sets a response of @content_type, taking ownership of the malloc'd @body. */
 void resp_take(struct req *rq, unsigned status, const char *content_type, char *body, size_t len);
 /**

@@ -136,34 +136,6 @@ void resp_stream(struct req *rq, unsigned status, const char *content_type,
     rq->resp.stream = s;
 }
 
-void resp_materialize(struct req *rq)
-{
-    struct resp *r = &rq->resp;
-    uint64_t len = r->file ? r->file->len : r->stream ? r->stream->len : 0;
-    char *buf;
-    uint64_t got = 0;
-
-    if (!r->file && !r->stream)
-        return;
-    if (len > (256u << 20))
-        abort(); /* tests only: nothing that large is read into memory */
-    buf = xmalloc((size_t)len + 1);
-    while (got < len) {
-        ssize_t n = r->file ? pread(r->file->fd, buf + got, (size_t)(len - got),
-                                    (off_t)(r->file->offset + got))
-                            : r->stream->read(r->stream->ctx, got, buf + got, (size_t)(len - got));
-
-        if (n <= 0)
-            break;
-        got += (uint64_t)n;
-    }
-    buf[got] = '\0';
-    resp_drop_source(r);
-    free(r->body);
-    r->body = buf;
-    r->body_len = (size_t)got;
-}
-
 void resp_json(struct req *rq, unsigned status, json_t *body)
 {
     char *text;

@@ -361,7 +361,7 @@ enum store_rc store_teamspace_get(struct store *s, const char *team_id, const ch
 /* Files, parts and links. */
 enum store_rc store_file_insert(struct store *s, const struct file *f);
 enum store_rc store_file_get(struct store *s, const char *id, struct arena *a, struct file *out);
-/** Writes every field of @f but its id and package. */
+/** Writes every field of @f but its id and package; STORE_NONE when there is no such file. */
 enum store_rc store_file_update(struct store *s, const struct file *f);
 /** Deletes file @id and its parts. */
 enum store_rc store_file_delete(struct store *s, const char *id);

@@ -123,13 +123,10 @@ enum store_rc sqlite_team_count(struct store *s, int64_t *n)
 {
     struct sqlite_store *q = to_sqlite(s);
     sqlite3_stmt *st = sq_stmt(q, "SELECT count(*) FROM teams");
-    enum store_rc rc = one_row(q, st, "team count");
 
-    if (rc == STORE_ONE)
-        *n = sqlite3_column_int64(st, 0);
-    if (st)
-        sqlite3_reset(st);
-    return rc;
+    if (!st)
+        return STORE_HARD;
+    return sq_read_count(q, st, n, "team count");
 }
 
 /* ---- memberships ---- */
@@ -427,13 +424,9 @@ enum store_rc sqlite_teamspaces_list(struct store *s, const char *team_id,
         return STORE_HARD;
     sq_bind_text(st, 1, team_id);
     sq_bind_text(st, 2, membership_id);
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return sq_fail(q, rc, "teamspaces count");
-    }
-    *total = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
+    rc = sq_read_count(q, st, total, "teamspaces count");
+    if (rc < 0)
+        return rc;
     st = sq_stmt(q, "SELECT t.id, t.team_id, t.name, t.created_at, t.updated_at FROM teamspaces t "
                     "WHERE t.team_id = ?1 AND (?2 IS NULL OR EXISTS (SELECT 1 FROM "
                     "teamspace_members x WHERE x.teamspace_id = t.id AND x.membership_id = ?2)) "

@@ -183,6 +183,16 @@ enum store_rc sq_read_rows(struct sqlite_store *q, sqlite3_stmt *st, struct aren
     return *n ? STORE_ONE : STORE_NONE;
 }
 
+enum store_rc sq_read_count(struct sqlite_store *q, sqlite3_stmt *st, int64_t *out,
+                            const char *what)
+{
+    int rc = sqlite3_step(st);
+
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? STORE_ONE : sq_fail(q, rc, what);
+}
+
 enum store_rc sq_read_one(struct sqlite_store *q, sqlite3_stmt *st, struct arena *a,
                           sq_row_reader_fn *fn, void *out, const char *what)
 {

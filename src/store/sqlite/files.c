@@ -111,17 +111,11 @@ enum store_rc sqlite_files_count(struct store *s, const char *package_id, int64_
 {
     struct sqlite_store *q = to_sqlite(s);
     sqlite3_stmt *st = sq_stmt(q, "SELECT count(*) FROM files WHERE package_id = ?");
-    int rc;
 
     if (!st)
         return STORE_HARD;
     sq_bind_text(st, 1, package_id);
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW)
-        return sq_fail(q, rc, "files count");
-    *n = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    return STORE_ONE;
+    return sq_read_count(q, st, n, "files count");
 }
 
 enum store_rc sqlite_files_list(struct store *s, const char *package_id, struct arena *a,

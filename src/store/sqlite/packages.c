@@ -473,7 +473,6 @@ static enum store_rc count_created(struct sqlite_store *q, const struct package_
     int64_t dlo = (lo + DAY_MS - 1) / DAY_MS, dhi = (hi + 1) / DAY_MS - 1;
     int64_t e1lo = lo, e1hi = hi, e2lo = 1, e2hi = 0;
     sqlite3_stmt *st;
-    int rc;
 
     if (dlo <= dhi) {
         e1hi = dlo * DAY_MS - 1;
@@ -491,19 +490,14 @@ static enum store_rc count_created(struct sqlite_store *q, const struct package_
                  ":e2hi)");
     if (!st)
         return STORE_HARD;
-    bind_text(st, ":team", pq->team_id);
-    bind_int(st, ":inbox", pq->inbox);
-    bind_text(st, ":states", v->states);
+    bind_query(st, pq, v);
     bind_int(st, ":dlo", dlo);
     bind_int(st, ":dhi", dhi);
     bind_int(st, ":e1lo", e1lo);
     bind_int(st, ":e1hi", e1hi);
     bind_int(st, ":e2lo", e2lo);
     bind_int(st, ":e2hi", e2hi);
-    rc = sqlite3_step(st);
-    *total = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? STORE_ONE : sq_fail(q, rc, "packages count by day");
+    return sq_read_count(q, st, total, "packages count by day");
 }
 
 /* The number of matches of @pq. With no filter but the states, or one sender, tag or teamspace
@@ -512,7 +506,6 @@ static enum store_rc count_matches(struct sqlite_store *q, const struct package_
                                    const struct query_values *v, unsigned parts, int64_t *total)
 {
     sqlite3_stmt *st;
-    int rc;
 
     /* One sender, tag or teamspace (or a list of them) and nothing else: their counters. */
     static const struct {
@@ -547,10 +540,7 @@ static enum store_rc count_matches(struct sqlite_store *q, const struct package_
     if (!st)
         return STORE_HARD;
     bind_query(st, pq, v);
-    rc = sqlite3_step(st);
-    *total = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? STORE_ONE : sq_fail(q, rc, "packages count");
+    return sq_read_count(q, st, total, "packages count");
 }
 
 /*

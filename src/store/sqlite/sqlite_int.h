@@ -71,6 +71,10 @@ enum store_rc sq_read_rows(struct sqlite_store *q, sqlite3_stmt *st, struct aren
  * Steps a bound SELECT that gives at most one row and reads it with @fn into @out: STORE_ONE,
  * or STORE_NONE when there is no row.
  */
+/* Steps a bound SELECT of one integer (a count) into *@out, then resets it. */
+enum store_rc sq_read_count(struct sqlite_store *q, sqlite3_stmt *st, int64_t *out,
+                            const char *what);
+
 enum store_rc sq_read_one(struct sqlite_store *q, sqlite3_stmt *st, struct arena *a,
                           sq_row_reader_fn *fn, void *out, const char *what);
 
