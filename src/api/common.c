@@ -158,7 +158,8 @@ static bool principal_or_reply(struct req *rq)
     if (!api_store_or_reply(rq, &s))
         return false;
     e = auth_resolve(s, api_env(rq)->secret, req_header(rq, "X-API-KEY"),
-                     req_header(rq, "X-User-Token"), clock_now_ms(), &rq->arena, p);
+                     req_header(rq, "X-User-Token"), req_param(rq, "team_id"), clock_now_ms(),
+                     &rq->arena, p);
     if (e != ERR_OK) {
         if (e == ERR_AUTH_INVALID)
             LOG_AT(LOG_LEVEL_INFO, rq->rid, "rejected credentials from %s", rq->client_addr);
@@ -244,19 +245,30 @@ bool api_package_or_reply(struct req *rq, bool need_full, struct package *out)
     return true;
 }
 
-void api_dispatch(struct req *rq)
+/* Authenticates the caller as the route requires; false once it has answered. */
+static bool caller_or_reply(struct req *rq)
 {
     switch ((enum api_auth)rq->route->auth) {
     case API_AUTH_NONE:
-        break;
+        return true;
     case API_AUTH_USER:
-        if (!principal_or_reply(rq))
-            return;
-        break;
+        return principal_or_reply(rq);
     case API_AUTH_PACKAGE:
-        if (!package_principal_or_reply(rq))
-            return;
-        break;
+        return package_principal_or_reply(rq);
     }
-    rq->route->handler(rq);
+    return true;
+}
+
+void api_dispatch(struct req *rq)
+{
+    struct store *s = api_store(api_env(rq));
+
+    /* The credentials and the handler's reads share one read transaction (a write ends it):
+     * a list costs one transaction, not three. */
+    if (s)
+        (void)store_hold_read(s);
+    if (caller_or_reply(rq))
+        rq->route->handler(rq);
+    if (s)
+        store_unhold(s);
 }

@@ -38,30 +38,30 @@ static void package_write(struct jw *w, struct req *rq, const struct package *p,
 
     jw_object_begin(w);
     jw_kint(w, "access_limit", p->access_limit);
-    jw_kstring(w, "access_token", token);
+    jw_kplain(w, "access_token", token);
     jw_kbool(w, "contains_virus", p->contains_virus);
     jw_ktime(w, "created_at", p->created_at);
     jw_kbool(w, "custom_expiry", p->custom_expiry);
     jw_kstring(w, "custom_metadata_id", p->custom_metadata_id ? p->custom_metadata_id : "");
     jw_kstring(w, "description", p->description ? p->description : "");
     jw_ktime(w, "expiry", p->expiry);
-    jw_kstring(w, "id", p->id);
+    jw_kplain(w, "id", p->id);
     jw_kstring(w, "name", p->name);
-    jw_kstring(w, "password", p->password_hash ? "****" : "");
+    jw_kplain(w, "password", p->password_hash ? "****" : "");
     jw_key(w, "recipients");
     jw_raw(w, p->recipients ? p->recipients : "[]"); /* stored as JSON we wrote */
     jw_kstring(w, "sender", p->sender);
     jw_kint(w, "size", p->size);
-    jw_kstring(w, "state", package_state_name(p->state));
+    jw_kplain(w, "state", package_state_name(p->state));
     jw_kint(w, "total_files", p->total_files);
     jw_kbool(w, "unlimited_storage", p->unlimited_storage);
     jw_ktime(w, "updated_at", p->updated_at);
     jw_ktime(w, "usage_updated_at", p->usage_updated_at);
-    jw_kstring(w, "teamspace_id", p->teamspace_id ? p->teamspace_id : "");
+    jw_kplain(w, "teamspace_id", p->teamspace_id ? p->teamspace_id : "");
     jw_key(w, "teamspace");
     if (p->teamspace_id) {
         jw_object_begin(w);
-        jw_kstring(w, "id", p->teamspace_id);
+        jw_kplain(w, "id", p->teamspace_id);
         jw_kstring(w, "name", p->teamspace_name ? p->teamspace_name : "");
         jw_object_end(w);
     } else {
@@ -70,12 +70,12 @@ static void package_write(struct jw *w, struct req *rq, const struct package *p,
     if (p->tag_id) {
         jw_key(w, "tag");
         jw_object_begin(w);
-        jw_kstring(w, "id", p->tag_id);
+        jw_kplain(w, "id", p->tag_id);
         jw_kstring(w, "name", p->tag_name ? p->tag_name : "");
         jw_object_end(w);
     }
     if (p->portal_id) {
-        jw_kstring(w, "portal_id", p->portal_id);
+        jw_kplain(w, "portal_id", p->portal_id);
     }
     if (legacy) {
         jw_key(w, "links");

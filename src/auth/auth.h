@@ -114,17 +114,26 @@ struct principal {
     char key_team_id[ID_LEN + 1];
     /** For a package token: what it grants. */
     struct package_grant grant;
+    /**
+     * The caller's membership of the team the request addresses, read with the credentials
+     * (one read instead of two); team_checked says it was looked for, in team_id.
+     */
+    bool team_checked;
+    bool team_member;
+    char team_id[ID_LEN + 1];
+    struct membership membership;
 };
 
 /**
  * Resolves credentials: an API key (@api_key) or a user token (@user_token), whichever is
  * present (the key wins). ERR_AUTH_REQUIRED when neither is, ERR_AUTH_INVALID when the one given
  * is wrong, inactive, expired or its user is gone, ERR_STORE_UNAVAILABLE when the database is
- * busy. Strings of @out live in @a.
+ * busy. When @team_id is an id (the team a route addresses), the caller's membership of it is
+ * read in the same transaction, for auth_team_access(). Strings of @out live in @a.
  */
 MUST_CHECK enum err auth_resolve(struct store *s, const uint8_t secret[AUTH_SECRET_LEN],
-                                 struct str api_key, struct str user_token, int64_t now,
-                                 struct arena *a, struct principal *out);
+                                 struct str api_key, struct str user_token, struct str team_id,
+                                 int64_t now, struct arena *a, struct principal *out);
 
 /** What a caller may want to do in a team. */
 enum team_action {

@@ -39,6 +39,7 @@ static enum err store_err(enum store_rc rc)
 
 struct resolve_ctx {
     struct str api_key;
+    const char *team_id; /* or NULL */
     char user_id[ID_LEN + 1];
     int64_t now;
     struct arena *a;
@@ -74,15 +75,27 @@ static enum store_rc resolve_txn(struct store *s, void *vctx)
         p->kind = PRINCIPAL_USER_TOKEN;
     }
     rc = store_user_get(s, c->user_id, c->a, &p->user);
-    if (rc == STORE_ONE)
-        c->result = ERR_OK;
-    return rc;
+    if (rc != STORE_ONE)
+        return rc;
+    c->result = ERR_OK;
+    /* A key works in its own team only: for another, auth_team_access() answers without this. */
+    if (c->team_id && (p->kind != PRINCIPAL_API_KEY || strcmp(p->key_team_id, c->team_id) == 0)) {
+        rc = store_membership_get(s, c->team_id, p->user.id, c->a, &p->membership);
+        if (rc < 0)
+            return rc;
+        p->team_checked = true;
+        p->team_member = rc == STORE_ONE;
+        memcpy(p->team_id, c->team_id, sizeof(p->team_id));
+    }
+    return STORE_ONE;
 }
 
 enum err auth_resolve(struct store *s, const uint8_t secret[AUTH_SECRET_LEN], struct str api_key,
-                      struct str user_token, int64_t now, struct arena *a, struct principal *out)
+                      struct str user_token, struct str team_id, int64_t now, struct arena *a,
+                      struct principal *out)
 {
     struct resolve_ctx c = { .now = now, .a = a, .out = out };
+    char team[ID_LEN + 1];
     enum store_rc rc;
 
     memset(out, 0, sizeof(*out));
@@ -93,6 +106,11 @@ enum err auth_resolve(struct store *s, const uint8_t secret[AUTH_SECRET_LEN], st
             return ERR_AUTH_INVALID;
     } else {
         return ERR_AUTH_REQUIRED;
+    }
+    if (team_id.ptr && id_is_valid(team_id)) {
+        memcpy(team, team_id.ptr, ID_LEN);
+        team[ID_LEN] = '\0';
+        c.team_id = team;
     }
     rc = store_run(s, "auth.resolve", STORE_READ, resolve_txn, &c);
     if (rc < 0)
@@ -131,9 +149,16 @@ enum err auth_team_access(struct store *s, const struct principal *p, struct str
     if (p->kind == PRINCIPAL_API_KEY && strcmp(p->key_team_id, id) != 0)
         return ERR_NOT_FOUND;
     c.team_id = id;
-    rc = store_run(s, "auth.team_access", STORE_READ, access_txn, &c);
-    if (rc < 0)
-        return store_err(rc);
+    if (p->team_checked && strcmp(p->team_id, id) == 0) {
+        /* Read with the credentials: the same transaction's view. */
+        if (p->team_member)
+            *membership = p->membership;
+        rc = p->team_member ? STORE_ONE : STORE_NONE;
+    } else {
+        rc = store_run(s, "auth.team_access", STORE_READ, access_txn, &c);
+        if (rc < 0)
+            return store_err(rc);
+    }
     if (rc == STORE_NONE)
         return ERR_NOT_FOUND;
     return role_can(membership->role, action) ? ERR_OK : ERR_FORBIDDEN;

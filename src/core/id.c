@@ -28,13 +28,31 @@ void rand_bytes(void *buf, size_t n)
     }
 }
 
+/*
+ * The random part of ids is drawn from the kernel 51 ids at a time: every request gets an id,
+ * and a system call per id showed. The bytes are used once and never leave their thread.
+ */
+static void id_random(uint8_t r[10])
+{
+    static _Thread_local uint8_t pool[510];
+    static _Thread_local size_t left;
+
+    if (left < 10) {
+        rand_bytes(pool, sizeof(pool));
+        left = sizeof(pool);
+    }
+    memcpy(r, pool + sizeof(pool) - left, 10);
+    memset(pool + sizeof(pool) - left, 0, 10);
+    left -= 10;
+}
+
 void id_new_at(int64_t ms, char out[ID_LEN + 1])
 {
     uint8_t r[10];
     uint64_t t = (uint64_t)ms & ((1ULL << 48) - 1);
     unsigned acc = 0, bits = 0, k = 10;
 
-    rand_bytes(r, sizeof(r));
+    id_random(r);
     for (int i = 9; i >= 0; i--) {
         out[i] = crockford[t & 31];
         t >>= 5;

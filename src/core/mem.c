@@ -105,7 +105,8 @@ void arena_release(struct arena *a)
     arena_init(a);
 }
 
-void *arena_alloc(struct arena *a, size_t n)
+/* Room for @n bytes, not cleared. */
+static void *arena_take(struct arena *a, size_t n)
 {
     const size_t align = _Alignof(max_align_t);
     struct arena_block *b = a->head;
@@ -138,6 +139,13 @@ void *arena_alloc(struct arena *a, size_t n)
     }
     p = (char *)b->data + b->used;
     b->used += need;
+    return p;
+}
+
+void *arena_alloc(struct arena *a, size_t n)
+{
+    void *p = arena_take(a, n);
+
     memset(p, 0, n);
     return p;
 }
@@ -149,7 +157,7 @@ char *arena_strndup(struct arena *a, const char *s, size_t len)
 
     if (!size_add(len, 1, &n))
         out_of_memory(SIZE_MAX);
-    p = arena_alloc(a, n);
+    p = arena_take(a, n);
     if (len)
         memcpy(p, s, len);
     p[len] = '\0';

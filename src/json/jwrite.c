@@ -59,19 +59,59 @@ void jw_array_end(struct jw *w)
     close_(w, ']');
 }
 
-void jw_key(struct jw *w, const char *key)
+void jw_key_n(struct jw *w, const char *key, size_t len)
 {
     value_start(w);
     sbuf_add(&w->sb, "\"", 1);
-    sbuf_adds(&w->sb, key);
+    sbuf_add(&w->sb, key, len);
     sbuf_add(&w->sb, "\":", 2);
     w->after_key = true;
 }
 
-void jw_string(struct jw *w, const char *s)
+/* The bytes a JSON string cannot hold as they are: quote, backslash, control characters. */
+static const bool must_escape[256] = {
+    [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1,
+    [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1,
+    [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1,
+    [0x15] = 1, [0x16] = 1, [0x17] = 1, [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1,
+    [0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1, ['"'] = 1,  ['\\'] = 1, [0x7f] = 1,
+};
+
+/* The escape of a byte must_escape names, into @esc; its length. */
+static size_t escape(unsigned char c, char esc[6])
 {
     static const char hex[] = "0123456789abcdef";
-    const char *run;
+
+    esc[0] = '\\';
+    switch (c) {
+    case '"':
+        esc[1] = '"';
+        return 2;
+    case '\\':
+        esc[1] = '\\';
+        return 2;
+    case '\n':
+        esc[1] = 'n';
+        return 2;
+    case '\r':
+        esc[1] = 'r';
+        return 2;
+    case '\t':
+        esc[1] = 't';
+        return 2;
+    default:
+        esc[1] = 'u';
+        esc[2] = '0';
+        esc[3] = '0';
+        esc[4] = hex[c >> 4];
+        esc[5] = hex[c & 15];
+        return 6;
+    }
+}
+
+void jw_string(struct jw *w, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s, *run;
 
     if (!s) {
         jw_null(w);
@@ -79,44 +119,27 @@ void jw_string(struct jw *w, const char *s)
     }
     value_start(w);
     sbuf_add(&w->sb, "\"", 1);
-    /* Copy runs of plain bytes at once; escape quotes, backslashes and control characters. */
-    for (run = s; *s; s++) {
-        unsigned char c = (unsigned char)*s;
+    /* Copy runs of plain bytes at once; the terminating NUL is in the table, so one test per
+     * byte finds both the end and what needs escaping. */
+    for (run = p;; p++) {
         char esc[6];
-        size_t n = 2;
 
-        if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+        if (!must_escape[*p])
             continue;
-        esc[0] = '\\';
-        sbuf_add(&w->sb, run, (size_t)(s - run));
-        run = s + 1;
-        switch (c) {
-        case '"':
-            esc[1] = '"';
+        sbuf_add(&w->sb, run, (size_t)(p - run));
+        if (*p == '\0')
             break;
-        case '\\':
-            esc[1] = '\\';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        default:
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            n = 6;
-        }
-        sbuf_add(&w->sb, esc, n);
+        sbuf_add(&w->sb, esc, escape(*p, esc));
+        run = p + 1;
     }
-    sbuf_add(&w->sb, run, (size_t)(s - run));
+    sbuf_add(&w->sb, "\"", 1);
+}
+
+void jw_plain(struct jw *w, const char *s)
+{
+    value_start(w);
+    sbuf_add(&w->sb, "\"", 1);
+    sbuf_adds(&w->sb, s);
     sbuf_add(&w->sb, "\"", 1);
 }
 
@@ -153,30 +176,6 @@ void jw_raw(struct jw *w, const char *json)
 {
     value_start(w);
     sbuf_adds(&w->sb, json);
-}
-
-void jw_kstring(struct jw *w, const char *key, const char *s)
-{
-    jw_key(w, key);
-    jw_string(w, s);
-}
-
-void jw_kint(struct jw *w, const char *key, int64_t v)
-{
-    jw_key(w, key);
-    jw_int(w, v);
-}
-
-void jw_kbool(struct jw *w, const char *key, bool v)
-{
-    jw_key(w, key);
-    jw_bool(w, v);
-}
-
-void jw_ktime(struct jw *w, const char *key, int64_t ms)
-{
-    jw_key(w, key);
-    jw_time(w, ms);
 }
 
 char *jw_take(struct jw *w, size_t *len)

@@ -87,6 +87,13 @@ enum store_rc store_run(struct store *s, const char *label, enum store_txn_kind 
 {
     enum store_rc rc = STORE_RETRY;
 
+    if (s->held && kind == STORE_READ) {
+        rc = fn(s, ctx);
+        if (rc != STORE_RETRY)
+            return rc;
+        /* Run again below in a transaction of its own. */
+    }
+    store_unhold(s);
     for (int attempt = 0; attempt < STORE_MAX_ATTEMPTS; attempt++) {
         if (attempt > 0)
             usleep((useconds_t)(1000 << (attempt < 8 ? attempt : 8)));
@@ -116,6 +123,23 @@ enum store_rc store_run(struct store *s, const char *label, enum store_txn_kind 
     }
     LOG_WARN("transaction '%s' gave up after %d busy attempts", label, STORE_MAX_ATTEMPTS);
     return STORE_RETRY;
+}
+
+bool store_hold_read(struct store *s)
+{
+    if (!s->held)
+        s->held = s->ops->begin(s, STORE_READ) == STORE_ONE;
+    return s->held;
+}
+
+void store_unhold(struct store *s)
+{
+    if (!s->held)
+        return;
+    /* Nothing was written: a failed commit loses nothing, and the rollback ends it. */
+    if (s->ops->commit(s) < 0)
+        s->ops->rollback(s);
+    s->held = false;
 }
 
 #define STORE_OP(name, params, args)                                                               \

@@ -61,6 +61,17 @@ enum store_txn_kind {
 MUST_CHECK enum store_rc store_run(struct store *s, const char *label, enum store_txn_kind kind,
                                    store_txn_fn *fn, void *ctx);
 
+/**
+ * Opens a read transaction that the STORE_READ runs which follow join, until store_unhold(): a
+ * request's reads then see one snapshot and pay for one transaction (each costs locks and a
+ * file size check). A STORE_WRITE run, or a read that must be retried, ends it first. Hold only
+ * around work that returns promptly: an open read keeps the write-ahead log from being
+ * checkpointed. False when it could not be opened (runs then work as without it).
+ */
+bool store_hold_read(struct store *s);
+/** Ends what store_hold_read() opened, if it is still open. */
+void store_unhold(struct store *s);
+
 /** Roles of a membership, from most to least powerful (integration managers aside). */
 enum role {
     ROLE_OWNER = 1,

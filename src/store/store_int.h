@@ -25,6 +25,7 @@ struct store_ops {
 /** The base of every backend connection: must be its first member. */
 struct store {
     const struct store_ops *ops;
+    bool held; /* a read transaction from store_hold_read() is open */
 };
 
 extern const struct store_ops store_sqlite_ops;

@@ -53,6 +53,11 @@ static enum store_rc busy_txn(struct store *s, void *vctx)
     return STORE_RETRY;
 }
 
+static enum store_rc team_count_txn(struct store *s, void *vctx)
+{
+    return store_team_count(s, &((struct ctx *)vctx)->count);
+}
+
 static enum store_rc insert_user_txn(struct store *s, void *vctx)
 {
     return store_user_insert(s, ((struct ctx *)vctx)->u);
@@ -370,6 +375,28 @@ int main(void)
     is_str(tgot.name, "Team", "team name");
     is_int(store_team_count(s, &count), STORE_ONE, "team count");
     is_int(count, 1, "one team");
+
+    /* A held read: the reads that follow share its snapshot; a write ends it. */
+    ok(store_hold_read(s), "read held");
+    is_int(store_run(s, "t", STORE_READ, team_count_txn, &c), STORE_ONE, "read joins it");
+    is_int(c.count, 1, "one team in the snapshot");
+    s2 = open_store();
+    {
+        struct team other = { .name = (char *)"Other", .created_at = 5, .updated_at = 5 };
+
+        id_new(other.id);
+        c.t = &other;
+        is_int(run(s2, insert_team_txn, &c), STORE_ONE, "another connection adds a team");
+        is_int(store_run(s, "t", STORE_READ, team_count_txn, &c), STORE_ONE, "read again");
+        is_int(c.count, 1, "the held snapshot does not see it");
+        id_new(other.id);
+        other.name = (char *)"Third";
+        is_int(run(s, insert_team_txn, &c), STORE_ONE, "a write on the holding connection");
+        is_int(store_run(s, "t", STORE_READ, team_count_txn, &c), STORE_ONE, "read after it");
+        is_int(c.count, 3, "the write ended the snapshot: both new teams seen");
+    }
+    store_unhold(s);
+    store_close(s2);
 
     m = (struct membership){ .role = ROLE_ADMIN, .created_at = 6, .updated_at = 6 };
     id_new(m.id);

@@ -123,5 +123,22 @@ int main(void)
        "unknown roles can nothing");
     is_int(role_parse("integration_manager"), ROLE_INTEGRATION_MANAGER, "role names");
     is_int(role_parse("root"), 0, "unknown role name");
+    {
+        /* HMAC-SHA256 against Python's hmac module, with a message of more than one block and
+         * the key switched between calls (the per-thread keyed state must follow it). */
+        uint8_t k[AUTH_SECRET_LEN];
+        char sig[AUTH_SIG_LEN + 1], a200[201];
+
+        for (size_t i = 0; i < sizeof(k); i++)
+            k[i] = (uint8_t)i;
+        memset(a200, 'a', 200);
+        a200[200] = '\0';
+        auth_url_sign(k, "GET /storage/files/x 1700000000", sig);
+        is_str(sig, "pD7ODt7c_BjhIKhVxmlIycQY4bRtud6KmD8z9qtTan4", "HMAC-SHA256 known answer");
+        auth_url_sign(secret, "GET /storage/files/x 1700000000", sig);
+        ok(strcmp(sig, "pD7ODt7c_BjhIKhVxmlIycQY4bRtud6KmD8z9qtTan4") != 0, "another key differs");
+        auth_url_sign(k, a200, sig);
+        is_str(sig, "cANPrr6mmaO2p47Dcrl6g5BhNIdFRUVTKcDepezN5u4", "a multi-block message");
+    }
     return done_testing();
 }

@@ -36,6 +36,9 @@ int main(void)
     jw_array_end(&w);
     jw_key(&w, "raw");
     jw_raw(&w, "[\"x\"]");
+    jw_kplain(&w, "id", "01M8166BWWZP2J6X829RJMGMBZ");
+    jw_kstring(&w, "empty", "");
+    jw_kstring(&w, "end", "ends in a quote\"");
     jw_object_end(&w);
     text = jw_take(&w, &len);
     ok(text && len == strlen(text), "text and length");
@@ -54,6 +57,12 @@ int main(void)
            json_is_null(json_array_get(json_object_get(doc, "a"), 3)),
        "nested array with object, array and null");
     ok(doc && json_is_array(json_object_get(doc, "raw")), "raw JSON kept");
+    ok(doc &&
+           strcmp(json_string_value(json_object_get(doc, "id")), "01M8166BWWZP2J6X829RJMGMBZ") == 0,
+       "plain string");
+    ok(doc && strcmp(json_string_value(json_object_get(doc, "empty")), "") == 0 &&
+           strcmp(json_string_value(json_object_get(doc, "end")), "ends in a quote\"") == 0,
+       "empty string, escape as the last byte");
     json_decref(doc);
     free(text);
 

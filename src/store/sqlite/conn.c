@@ -8,6 +8,7 @@
 #include "core/compat.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 #define LOG_COMPONENT "store.sqlite"
@@ -287,12 +288,21 @@ static void sqlite_close(struct store *s)
     free(q);
 }
 
+/* SQLite's memory statistics take a global mutex on every allocation; consign never reads
+ * them, and with a connection per thread that mutex was contended on every request. */
+static void sqlite_configure(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static struct store *sqlite_open(const struct store_cfg *cfg, char *why, size_t why_cap)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
     struct sqlite_store *q = xcalloc(1, sizeof(*q));
     char *path = NULL;
     int rc;
 
+    pthread_once(&once, sqlite_configure);
     q->base.ops = &store_sqlite_ops;
     if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
         snprintf(why, why_cap, "cannot create data directory '%s': %s", cfg->data_dir,
