@@ -13,10 +13,18 @@ SELECT printf('0PKG%022d', value), :team, 0,
        -- only packages of one state.
        CASE WHEN value % 3 = 0 THEN printf('0SPC%022d', value % 7 + 1) END,
        :user, printf('sender%02d@example.org', value % 41),
-       -- Names from three of 64 words and a number, as varied as real ones are.
-       printf('%s %s %s %d', rtrim(substr(:words, (value % 61) * 9 + 1, 9)),
+       -- Names from three of 64 words, a number and a six-character job code (as a
+       -- production's names carry one), so that some searches match many packages and a
+       -- search for a code matches one.
+       printf('%s %s %s %d %s', rtrim(substr(:words, (value % 61) * 9 + 1, 9)),
               rtrim(substr(:words, (value / 61 % 59) * 9 + 1, 9)),
-              rtrim(substr(:words, (value / 3599 % 53) * 9 + 1, 9)), value % 1000),
+              rtrim(substr(:words, (value / 3599 % 53) * 9 + 1, 9)), value % 1000,
+              substr('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', (value * 2654435761 % 2176782336) / 60466176 % 36 + 1, 1) ||
+              substr('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', (value * 2654435761 % 2176782336) / 1679616 % 36 + 1, 1) ||
+              substr('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', (value * 2654435761 % 2176782336) / 46656 % 36 + 1, 1) ||
+              substr('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', (value * 2654435761 % 2176782336) / 1296 % 36 + 1, 1) ||
+              substr('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', (value * 2654435761 % 2176782336) / 36 % 36 + 1, 1) ||
+              substr('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ', (value * 2654435761 % 2176782336) / 1 % 36 + 1, 1)),
        'bench', '["r@example.org"]',
        CASE value % 10 WHEN 0 THEN 'new' WHEN 1 THEN 'archived' WHEN 2 THEN 'expired'
                        WHEN 3 THEN 'expired' ELSE 'finalized' END,

@@ -60,6 +60,7 @@ run_size() { # number of packages
       "limit=50&sort=sender" "limit=50&sort=-sender" "limit=50&sort=status" "limit=50&sort=-status" \
       "limit=50&sort=teamspace_id" "limit=50&sort=-teamspace_id" \
       "limit=50&status=new" "limit=50&status=archived,new" "limit=50&name=kilo%20sierra" \
+      "limit=50&name=TQMVHU" \
       "limit=50&sender=sender07@example.org" "limit=50&tags=0TAG0000000000000000000003" \
       "limit=50&teamspaces=0SPC0000000000000000000002" \
       "limit=50&created_at_start=2021-01-01&created_at_end=2021-01-31" \
