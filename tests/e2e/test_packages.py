@@ -11,7 +11,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Server, Tap, is_error, is_id, is_iso, main_guard, make_team, unique  # noqa: E402
+from harness import (Client, Server, Tap, download, is_error, is_id, is_iso, main_guard,  # noqa: E402
+                     make_team, replay, unique)
 
 PACKAGE_TYPES = {
     'access_limit': int, 'access_token': str, 'contains_virus': bool, 'created_at': str,
@@ -502,6 +503,75 @@ def body(t, srv):
     t.test('DELETE 204 then expired with name and recipients kept; archive/unarchive (PUT and POST) '
            '204 or 409; expiry of a new package 409; an expired package cannot be renamed',
            manage_states)
+
+    def finalized_rules():
+        # A package made the way a MASV client makes one: a file uploaded and finalized.
+        p = new_pkg(a['member']['api_key'], name='Final cut', recipients=['one@example.org'])
+        pid, tok = p['id'], p['access_token']
+        c = Client(srv, tok)
+        data = b'final bytes ' * 1000
+        created, upload_id, bps = c.begin(pid, 'reel.mov', 1)
+        r = replay(srv.port, bps[0], data)
+        assert r.status == 200, r
+        r = c.finalize_file(pid, created['file']['id'], upload_id,
+                            [{'partNumber': 1, 'etag': r.header('etag')}], size=len(data))
+        assert r.status == 200, r
+        fin = is_package(c.finalize(pid))
+        assert fin['size'] == len(data) and fin['total_files'] == 1, fin
+        # listed by default, in both lists
+        ids = [x['id'] for x in srv.get('/v1.1/teams/%s/packages?name=Final%%20cut' % ta,
+                                        key=okey).json['records']]
+        assert ids == [pid], ids
+        r = srv.get('/v1/teams/%s/packages' % ta, key=okey)
+        assert r.status == 200 and pid in [x['id'] for x in r.json], r
+        # renamed and updated while finalized (PUT and POST), read-only fields ignored
+        for method, name in (('PUT', 'Final cut 2'), ('POST', 'Final cut 3')):
+            r = pkg_req(method, pid, tok, {'name': name, 'state': 'new', 'size': 1})
+            assert r.status == 200, r
+            g = is_package(r.json)
+            assert (g['name'], g['state'], g['size']) == (name, 'finalized', len(data)), g
+        # expiry: a date in the future, then unlimited, by both verbs
+        when = iso(time.time() + 30 * 86400)
+        for method in ('PUT', 'POST'):
+            r = pkg_req(method, pid, tok, {'expiry': when}, suffix='/expiry')
+            assert r.status == 200, r
+            g = is_package(r.json)
+            assert g['expiry'][:19] == when[:19] and g['custom_expiry'] is True, g
+            assert g['unlimited_storage'] is False, g
+            assert get_pkg(ta, pid, okey).json['expiry'] == g['expiry'], 'expiry not stored'
+        r = pkg_req('PUT', pid, tok, {'unlimited_storage': True}, suffix='/expiry')
+        assert r.status == 200 and r.json['unlimited_storage'] is True, r
+        assert get_pkg(ta, pid, okey).json['unlimited_storage'] is True
+        # bad expiries are 400s and change nothing
+        for bad in ({}, {'expiry': 'tomorrow'}, {'expiry': iso(time.time() - 86400)},
+                    {'expiry': 5}, {'unlimited_storage': 'yes'}):
+            is_error(pkg_req('PUT', pid, tok, bad, suffix='/expiry'), 400)
+        assert get_pkg(ta, pid, okey).json['unlimited_storage'] is True
+        r = c.call('GET', '/v1/packages/%s/files' % pid)
+        assert r.status == 200 and [f['name'] for f in r.json if f['kind'] == 'file'] == [
+            'reel.mov'], r
+        # archive and unarchive need an expired package
+        for method in ('PUT', 'POST'):
+            is_error(pkg_req(method, pid, tok, suffix='/archive'), 409, 3001)
+            is_error(pkg_req(method, pid, tok, suffix='/unarchive'), 409, 3001)
+        # the bytes are there until the package is deleted; then it is expired, bytes gone
+        dl = srv.req('GET', '/v1/packages/%s/files/%s/download' % (pid, created['file']['id']),
+                     headers={'X-Package-Token': tok})
+        assert dl.status == 200, dl
+        r = download(srv.port, dl.json)
+        assert r.status == 200 and r.raw == data, r
+        r = pkg_req('DELETE', pid, tok)
+        assert r.status == 204, r
+        g = get_pkg(ta, pid, okey).json
+        assert g['state'] == 'expired' and g['name'] == 'Final cut 3', g
+        assert g['recipients'] == ['one@example.org'] and g['size'] == len(data), g
+        r = download(srv.port, dl.json)
+        assert r.status in (404, 410), 'bytes of a deleted package still served: %r' % r
+        is_error(pkg_req('PUT', pid, tok, {'expiry': when}, suffix='/expiry'), 409, 3001)
+        is_error(pkg_req('PUT', pid, tok, {'name': 'later'}), 409, 3001)
+    t.test('a finalized package (uploaded as a MASV client does) is listed, renamed by PUT and '
+           'POST, its expiry set or made unlimited by both verbs, bad expiries 400; archive 409; '
+           'DELETE expires it and its bytes go', finalized_rules)
 
     lists(t, srv, st)
 
