@@ -143,7 +143,8 @@ bool auth_secret_from_text(const char *text, uint8_t secret[AUTH_SECRET_LEN])
 
 /* ---- HS256 JWT ---- */
 
-static const char jwt_header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+/* The header every token has, {"alg":"HS256","typ":"JWT"}, already in base64url with its dot. */
+static const char jwt_header_b64[] = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.";
 
 #define MAC_LEN 32
 
@@ -212,12 +213,12 @@ bool auth_url_check(const uint8_t secret[AUTH_SECRET_LEN], const char *text, str
 /* Signs a JSON payload (its text) as an HS256 JWT: header.payload.signature, base64url. */
 static char *sign_payload(const uint8_t secret[AUTH_SECRET_LEN], const char *payload, size_t len)
 {
-    static const size_t hlen = B64URL_LEN(sizeof(jwt_header) - 1);
+    const size_t hlen = sizeof(jwt_header_b64) - 1;
     uint8_t m[MAC_LEN];
-    char *out = xmalloc(hlen + B64URL_LEN(len) + B64URL_LEN(MAC_LEN) + 3), *p = out;
+    char *out = xmalloc(hlen + B64URL_LEN(len) + B64URL_LEN(MAC_LEN) + 2), *p = out;
 
-    p += b64url_encode((const uint8_t *)jwt_header, sizeof(jwt_header) - 1, p);
-    *p++ = '.';
+    memcpy(p, jwt_header_b64, hlen);
+    p += hlen;
     p += b64url_encode((const uint8_t *)payload, len, p);
     mac(secret, out, (size_t)(p - out), m);
     *p++ = '.';
