@@ -276,6 +276,7 @@ enum list_part {
     PART_COUNT = 1 << 11,     /* the count, not the page */
     PART_REVERSED = 1 << 12,  /* the page read from the other end (a deep page) */
     PART_WINDOW = 1 << 13,    /* each row carries the count of all matches (one pass) */
+    PART_STATE_ONE = 1 << 14, /* one state: an equality, which the state index keeps in order */
 };
 
 static const struct {
@@ -321,6 +322,8 @@ static unsigned parts_of(const struct package_query *q)
 
     if (q->portal_id)
         parts |= PART_PORTAL;
+    if (__builtin_popcount(q->states) == 1)
+        parts |= PART_STATE_ONE;
     if (!q->scope.all)
         parts |= PART_SCOPE;
     if (q->name)
@@ -355,8 +358,10 @@ static sqlite3_stmt *list_stmt(struct sqlite_store *q, unsigned parts, enum pack
         sbuf_adds(&sb, "SELECT " PKG_COLS ", count(*) OVER () " PKG_FROM);
     else
         sbuf_adds(&sb, "SELECT " PKG_COLS PKG_FROM);
-    sbuf_adds(&sb, "WHERE p.team_id = :team AND p.inbox = :inbox "
-                   "AND p.state IN (SELECT value FROM json_each(:states)) ");
+    sbuf_adds(&sb, "WHERE p.team_id = :team AND p.inbox = :inbox ");
+    sbuf_adds(&sb, parts & PART_STATE_ONE
+                       ? "AND p.state = json_extract(:states, '$[0]') "
+                       : "AND p.state IN (SELECT value FROM json_each(:states)) ");
     for (size_t i = 0; i < ARRAY_LEN(where_parts); i++)
         if (parts & where_parts[i].part)
             sbuf_adds(&sb, where_parts[i].sql);
@@ -505,6 +510,8 @@ static enum store_rc count_created(struct sqlite_store *q, const struct package_
 static enum store_rc count_matches(struct sqlite_store *q, const struct package_query *pq,
                                    const struct query_values *v, unsigned parts, int64_t *total)
 {
+    /* How the states are matched is no filter: the counters are kept per state. */
+    unsigned filters = parts & ~(unsigned)PART_STATE_ONE;
     sqlite3_stmt *st;
 
     /* One sender, tag or teamspace (or a list of them) and nothing else: their counters. */
@@ -527,12 +534,12 @@ static enum store_rc count_matches(struct sqlite_store *q, const struct package_
 
     st = NULL;
     for (size_t i = 0; i < ARRAY_LEN(facets); i++)
-        if (parts && (parts & ~facets[i].part) == 0)
+        if (filters && (filters & ~facets[i].part) == 0)
             st = sq_stmt(q, facets[i].sql);
-    if (parts == 0) {
+    if (filters == 0) {
         st = sq_stmt(q, "SELECT coalesce(sum(n), 0) FROM package_counts WHERE team_id = :team "
                         "AND inbox = :inbox AND state IN (SELECT value FROM json_each(:states))");
-    } else if ((parts & ~(PART_CSTART | PART_CEND)) == 0) {
+    } else if ((filters & ~(PART_CSTART | PART_CEND)) == 0) {
         return count_created(q, pq, v, total);
     } else if (!st) {
         st = list_stmt(q, parts | PART_COUNT, 0, false);
