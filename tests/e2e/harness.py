@@ -9,8 +9,17 @@
 - admin(): runs `consign admin ...` and parses the JSON it prints.
 - Client and its helpers: the MASV upload protocol (package, file, create blueprint, part
   windows, parts, finalize) and downloads through blueprints.
+
+With CONSIGN_E2E_SCALE=1 a Server is the scale-out deployment instead: two `consign serve`
+processes, each with a data directory of its own, sharing one database and one byte store,
+behind nginx balancing requests between them round robin (each request of this harness is a new
+connection, so consecutive requests alternate: an upload started on one server finishes on the
+other). The database is a new PostgreSQL database on the server of CONSIGN_TEST_DATABASE, and
+the bytes a new bucket of the S3 store of CONSIGN_TEST_S3, when those are set; without them both
+processes share the SQLite database and files of one data directory.
 Standard library only.
 """
+import hashlib
 import http.client as httpclient
 import json
 import os
@@ -30,6 +39,8 @@ BIN = os.environ.get('CONSIGN_BIN') or os.path.join(
 HOST = '127.0.0.1'
 SANITIZER_MARKERS = ('AddressSanitizer', 'LeakSanitizer', 'runtime error:', 'ThreadSanitizer')
 ROLES = ('owner', 'admin', 'member', 'guest', 'integration_manager')
+SCALE = os.environ.get('CONSIGN_E2E_SCALE') == '1'
+NGINX = '/usr/sbin/nginx'
 PASSWORD = 'correct horse battery'
 
 
@@ -222,7 +233,8 @@ def free_port():
 
 
 class Server:
-    """A consign server on 127.0.0.1 with its own data directory (temporary unless given)."""
+    """A consign server on 127.0.0.1 with its own data directory (temporary unless given); with
+    SCALE, two servers behind a load balancer (see the module's documentation)."""
 
     def __init__(self, data=None, env=None, args=(), port=0, use_env_config=False):
         self.tmp = None
@@ -241,10 +253,114 @@ class Server:
         self.stderr_text = ''
         self.logdir = tempfile.mkdtemp(prefix='consign-e2e-log-')
         self.starts = 0
+        self.store_args = ['--data', self.data]
+        self.others = []  # with SCALE: the second server, a Server of its own
+        self.balancer = None
+        if SCALE:
+            self._scale_out()
+
+    # -- the scale-out deployment --
+
+    def _scale_out(self):
+        """Gives this server a new database and bucket (when configured) and a twin."""
+        name = unique('e2e').replace('-', '').lower()
+        url = os.environ.get('CONSIGN_TEST_DATABASE')
+        if url:
+            subprocess.run(['psql', '-q', '-v', 'ON_ERROR_STOP=1', url, '-c',
+                            'CREATE DATABASE %s' % name], check=True, capture_output=True)
+            u = urllib.parse.urlsplit(url)
+            self.store_args = ['--database', urllib.parse.urlunsplit(
+                (u.scheme, u.netloc, '/' + name, u.query, ''))]
+            self.args += self.store_args
+        s3 = os.environ.get('CONSIGN_TEST_S3')
+        if s3:
+            u = urllib.parse.urlsplit(s3)
+            self.args += ['--storage', urllib.parse.urlunsplit(
+                (u.scheme, name.replace('_', '-'), u.path, u.query, ''))]
+        self.env.setdefault('CONSIGN_SECRET', 'e2e-shared-secret-' + 'x' * 32)
+        self.balanced_port = free_port() if not self.want_port else self.want_port
+        self.args += ['--public-url', 'http://%s:%d' % (HOST, self.balanced_port)]
+        twin_data = os.path.join(self.tmp or tempfile.mkdtemp(prefix='consign-e2e-'), 'twin')
+        if not url:
+            twin_data = self.data  # SQLite: one database file, shared
+        else:
+            os.makedirs(twin_data, exist_ok=True)
+        twin = Server.__new__(Server)
+        twin.__dict__.update(self.__dict__)
+        twin.data = twin_data
+        twin.tmp = None
+        twin.others = []
+        twin.logdir = tempfile.mkdtemp(prefix='consign-e2e-log-')
+        twin.want_port = 0
+        self.others = [twin]
+        self.want_port = 0
+
+    def _balance(self):
+        """nginx in front of this server and its twin, as the README tells operators to set it
+        up for large uploads: no buffering of requests or answers, long timeouts, no retry of a
+        request on the other server."""
+        conf_dir = tempfile.mkdtemp(prefix='consign-e2e-nginx-')
+        backends = ''.join('    server %s:%d;\n' % (HOST, s.port) for s in [self] + self.others)
+        conf = os.path.join(conf_dir, 'nginx.conf')
+        with open(conf, 'w') as f:
+            f.write("""worker_processes 1;
+pid %(d)s/nginx.pid;
+error_log %(d)s/error.log;
+daemon off;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path %(d)s; proxy_temp_path %(d)s; fastcgi_temp_path %(d)s;
+  uwsgi_temp_path %(d)s; scgi_temp_path %(d)s;
+  upstream consign {
+%(backends)s  }
+  server {
+    listen %(host)s:%(port)d;
+    client_max_body_size 0;
+    location / {
+      proxy_pass http://consign;
+      proxy_http_version 1.1;
+      proxy_set_header Host $http_host;
+      proxy_set_header X-Forwarded-For $remote_addr;
+      proxy_request_buffering off;
+      proxy_buffering off;
+      proxy_read_timeout 1h;
+      proxy_send_timeout 1h;
+      proxy_next_upstream off;
+    }
+  }
+}
+""" % {'d': conf_dir, 'backends': backends, 'host': HOST, 'port': self.balanced_port})
+        self.balancer = subprocess.Popen([NGINX, '-c', conf, '-p', conf_dir],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.balancer_dir = conf_dir
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if request(self.balanced_port, 'GET', '/healthz', timeout=5).status == 200:
+                    return
+            except OSError:
+                pass
+            if self.balancer.poll() is not None:
+                raise AssertionError('nginx exited: %s' % self.balancer.stderr.read())
+            time.sleep(0.05)
+        raise AssertionError('nginx did not answer in 10s')
 
     # -- lifecycle --
 
     def start(self, wait=True, timeout=30):
+        self._start_one(wait, timeout)
+        if self.others:
+            for o in self.others:
+                o._start_one(True, timeout)
+            if self.port is None:
+                self.wait_ready(timeout)
+            self.backend_port = self.port
+            self._balance()
+            self.port = self.balanced_port
+        return self
+
+    def _start_one(self, wait, timeout):
         self.starts += 1
         self.out_path = os.path.join(self.logdir, 'stdout.%d' % self.starts)
         self.err_path = os.path.join(self.logdir, 'stderr.%d' % self.starts)
@@ -261,7 +377,6 @@ class Server:
                                          env=base_env(env))
         if wait:
             self.wait_ready(timeout)
-        return self
 
     def read_logs(self):
         with open(self.out_path, 'r', errors='replace') as f:
@@ -307,6 +422,13 @@ class Server:
 
     def stop(self, timeout=30, sig=signal.SIGTERM):
         """SIGTERM, then asserts exit code 0 and no sanitizer report. Returns the exit code."""
+        balanced = self.balancer is not None
+        self._stop_balancer()
+        for o in self.others:
+            o.stop(timeout, sig)
+            # Both servers must have answered: otherwise the run proved nothing about two.
+            assert not balanced or ' http rid=' in o.stderr_text, (
+                'the second server answered no request')
         if self.proc is None:
             return 0
         if self.proc.poll() is None:
@@ -319,7 +441,18 @@ class Server:
         assert rc == 0, 'consign serve exited %d after SIGTERM; stderr:\n%s' % (rc, err[-3000:])
         return rc
 
+    def _stop_balancer(self):
+        if self.balancer is not None:
+            self.balancer.terminate()
+            self.balancer.wait()
+            self.balancer = None
+            shutil.rmtree(self.balancer_dir, ignore_errors=True)
+            self.port = self.backend_port
+
     def kill(self):
+        self._stop_balancer()
+        for o in self.others:
+            o.kill()
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
@@ -327,12 +460,22 @@ class Server:
 
     def cleanup(self):
         self.kill()
+        for o in self.others:
+            o.cleanup()
         if self.tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
         shutil.rmtree(self.logdir, ignore_errors=True)
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
+
+    def signing_secret(self):
+        """The key the server signs tokens with: SHA-256 of CONSIGN_SECRET when that is set,
+        else the bytes of DIR/secret."""
+        if 'CONSIGN_SECRET' in self.env:
+            return hashlib.sha256(self.env['CONSIGN_SECRET'].encode()).digest()
+        with open(os.path.join(self.data, 'secret')) as f:
+            return bytes.fromhex(f.read().strip())
 
     # -- the first-start block --
 
@@ -380,14 +523,14 @@ class Server:
         return r.json['token']
 
     def admin(self, *args):
-        return admin(*args, '--data', self.data)
+        return admin(*args, *self.store_args)
 
     def create_team(self, name, email, password=PASSWORD):
-        return admin_ok('create-team', '--data', self.data, '--name', name, '--email', email,
+        return admin_ok('create-team', *self.store_args, '--name', name, '--email', email,
                         '--password', password)
 
     def add_member(self, team, email, role, password=PASSWORD):
-        return admin_ok('add-member', '--data', self.data, '--team', team, '--email', email,
+        return admin_ok('add-member', *self.store_args, '--team', team, '--email', email,
                         '--password', password, '--role', role)
 
     def __enter__(self):

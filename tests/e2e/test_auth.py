@@ -128,9 +128,8 @@ def body(t, srv):
     t.test('tampered, forged (alg none, other sub) or truncated tokens: 401', tampered)
 
     def signed_tokens():
-        # Tokens signed with the server's own secret (DIR/secret): only the claims decide.
-        with open(os.path.join(srv.data, 'secret')) as f:
-            secret = bytes.fromhex(f.read().strip())
+        # Tokens signed with the server's own secret: only the claims decide.
+        secret = srv.signing_secret()
 
         def sign(header, claims):
             """An HS256 JWT of @header and @claims (a dict, or raw JSON text)."""
