@@ -23,14 +23,16 @@
 #include "core/log.h"
 
 static const char serve_usage[] =
-    "usage: consign serve [--data DIR] [--listen HOST:PORT] [--public-url URL] [--threads N]\n"
-    "                     [--log-level LEVEL] [--shutdown-timeout SECONDS]\n"
-    "                     [--conn-limit N] [--conn-timeout SECONDS]\n"
+    "usage: consign serve [--data DIR] [--database URL] [--listen HOST:PORT] [--public-url URL]\n"
+    "                     [--threads N] [--log-level LEVEL] [--shutdown-timeout SECONDS]\n"
+    "                     [--conn-limit N] [--conn-timeout SECONDS] [--trust-forwarded]\n"
     "\n"
     "Runs the consign HTTP server. Each option can also be set in the environment variable\n"
     "named after it; an option on the command line wins.\n"
     "\n"
     "  --data DIR               data directory: database, secret, files   CONSIGN_DATA (./var)\n"
+    "  --database URL           PostgreSQL instead of SQLite in DIR       CONSIGN_DATABASE (unset)\n"
+    "                           (postgres://USER:PASSWORD@HOST:PORT/NAME)\n"
     "  --listen HOST:PORT       address to listen on                      CONSIGN_LISTEN (127.0.0.1:8080)\n"
     "  --public-url URL         base URL clients reach this server at     CONSIGN_PUBLIC_URL (http://LISTEN)\n"
     "  --threads N              worker threads (0: one per core)          CONSIGN_THREADS (0)\n"
@@ -38,6 +40,12 @@ static const char serve_usage[] =
     "  --shutdown-timeout S     how long requests in flight may finish    CONSIGN_SHUTDOWN_TIMEOUT (30)\n"
     "  --conn-limit N           open connections at most                  CONSIGN_CONN_LIMIT (1024)\n"
     "  --conn-timeout S         idle seconds before a connection closes   CONSIGN_CONN_TIMEOUT (120)\n"
+    "  --trust-forwarded        the client is the last X-Forwarded-For    CONSIGN_TRUST_FORWARDED (0)\n"
+    "                           address (only behind a load balancer that every request passes)\n"
+    "\n"
+    "With --database the metadata lives in that PostgreSQL database (its schema is created or\n"
+    "brought up to date on start; several servers may share it); DIR still holds the secret and\n"
+    "the files. The URL takes libpq's parameters after '?', such as sslmode=require.\n"
     "\n"
     "The secret that signs tokens is CONSIGN_SECRET (at least 32 characters) when set, else the\n"
     "file DIR/secret, created on first start. On the first start with an empty database a team,\n"
@@ -45,6 +53,7 @@ static const char serve_usage[] =
 
 struct serve_cfg {
     const char *data;
+    const char *database;
     const char *listen;
     const char *public_url;
     const char *log_level;
@@ -52,6 +61,7 @@ struct serve_cfg {
     uint64_t shutdown_timeout;
     uint64_t conn_limit;
     uint64_t conn_timeout;
+    bool trust_forwarded;
 };
 
 static bool number(const char *text, uint64_t max, uint64_t *out)
@@ -166,6 +176,7 @@ static int parse(int argc, char **argv, struct serve_cfg *cfg)
 {
     static const struct option opts[] = {
         { "data", required_argument, NULL, 'd' },
+        { "database", required_argument, NULL, 'D' },
         { "listen", required_argument, NULL, 'l' },
         { "public-url", required_argument, NULL, 'u' },
         { "threads", required_argument, NULL, 't' },
@@ -173,6 +184,7 @@ static int parse(int argc, char **argv, struct serve_cfg *cfg)
         { "shutdown-timeout", required_argument, NULL, 'S' },
         { "conn-limit", required_argument, NULL, 'c' },
         { "conn-timeout", required_argument, NULL, 'T' },
+        { "trust-forwarded", no_argument, NULL, 'F' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -180,9 +192,11 @@ static int parse(int argc, char **argv, struct serve_cfg *cfg)
     const char *shutdown = cli_env("CONSIGN_SHUTDOWN_TIMEOUT", "30");
     const char *conn_limit = cli_env("CONSIGN_CONN_LIMIT", "1024");
     const char *conn_timeout = cli_env("CONSIGN_CONN_TIMEOUT", "120");
+    const char *forwarded = cli_env("CONSIGN_TRUST_FORWARDED", "0");
     int c;
 
     cfg->data = cli_env("CONSIGN_DATA", "./var");
+    cfg->database = cli_env("CONSIGN_DATABASE", NULL);
     cfg->listen = cli_env("CONSIGN_LISTEN", "127.0.0.1:8080");
     cfg->public_url = cli_env("CONSIGN_PUBLIC_URL", NULL);
     cfg->log_level = cli_env("CONSIGN_LOG_LEVEL", "info");
@@ -192,6 +206,9 @@ static int parse(int argc, char **argv, struct serve_cfg *cfg)
         switch (c) {
         case 'd':
             cfg->data = optarg;
+            break;
+        case 'D':
+            cfg->database = optarg;
             break;
         case 'l':
             cfg->listen = optarg;
@@ -213,6 +230,9 @@ static int parse(int argc, char **argv, struct serve_cfg *cfg)
             break;
         case 'T':
             conn_timeout = optarg;
+            break;
+        case 'F':
+            forwarded = "1";
             break;
         case 'h':
             fputs(serve_usage, stdout);
@@ -236,6 +256,10 @@ static int parse(int argc, char **argv, struct serve_cfg *cfg)
     if (!number(conn_timeout, 86400, &cfg->conn_timeout))
         return cli_usage_error(serve_usage, "--conn-timeout: '%s' is not a number of seconds",
                                conn_timeout);
+    if (strcmp(forwarded, "0") != 0 && strcmp(forwarded, "1") != 0)
+        return cli_usage_error(serve_usage, "CONSIGN_TRUST_FORWARDED: '%s' is not 0 or 1",
+                               forwarded);
+    cfg->trust_forwarded = forwarded[0] == '1';
     if (!log_set_level(cfg->log_level))
         return cli_usage_error(serve_usage, "--log-level: '%s' is not error, warn, info or debug",
                                cfg->log_level);
@@ -265,6 +289,7 @@ int cmd_serve(int argc, char **argv)
     opts.threads = (unsigned)cfg.threads;
     opts.conn_limit = (unsigned)cfg.conn_limit;
     opts.conn_timeout = (unsigned)cfg.conn_timeout;
+    opts.trust_forwarded = cfg.trust_forwarded;
 
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
@@ -276,6 +301,7 @@ int cmd_serve(int argc, char **argv)
         return 1;
     }
     env.store_cfg.data_dir = cfg.data;
+    env.store_cfg.database_url = cfg.database;
     s = store_open(&env.store_cfg, why, sizeof(why));
     if (!s) {
         LOG_ERR("cannot open the database: %s", why);
@@ -319,11 +345,12 @@ int cmd_serve(int argc, char **argv)
         rc = 1;
         goto out;
     }
+    /* The database by its kind only: its URL may carry a password. */
+    LOG_INFO("consign %s listening on %s:%u (data %s, database %s, public URL %s)", CONSIGN_VERSION,
+             host, http_server_port(srv), cfg.data, store_backend_name(s), public_url);
     /* The main thread's connection served migrations and bootstrap; workers open their own. */
     store_close(s);
     s = NULL;
-    LOG_INFO("consign %s listening on %s:%u (data %s, public URL %s)", CONSIGN_VERSION, host,
-             http_server_port(srv), cfg.data, public_url);
     while (sigwait(&sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
         ;
     LOG_INFO("%s: no new connections; letting requests in flight finish (up to %llus)",

@@ -277,6 +277,9 @@ struct http_server_opts {
     unsigned threads;      /* worker threads; 0 means one per core */
     unsigned conn_limit;   /* open connections at most */
     unsigned conn_timeout; /* seconds a connection may stay idle */
+    /* The client is the last address of X-Forwarded-For (what the load balancer in front
+     * appended), not the peer: only when every request comes through that balancer. */
+    bool trust_forwarded;
 };
 
 struct http_server;

@@ -27,6 +27,7 @@ struct http_server {
     const struct http_app *app;
     atomic_int inflight;
     unsigned port;
+    bool trust_forwarded;
 };
 
 /* Most bytes of a refused body read and dropped before the connection is cut. */
@@ -85,6 +86,29 @@ static void client_address(struct MHD_Connection *conn, char *out, size_t cap)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)cap);
     else if (sa && sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)cap);
+}
+
+/* The last address of X-Forwarded-For, the one the balancer in front of us appended, when it is
+ * an IP address; @out is left as it is otherwise. */
+static void forwarded_address(struct MHD_Connection *conn, char *out, size_t cap)
+{
+    const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For");
+    const char *last = v ? strrchr(v, ',') : NULL;
+    struct str a;
+    char text[INET6_ADDRSTRLEN];
+    unsigned char bin[sizeof(struct in6_addr)];
+    int family;
+
+    if (!v)
+        return;
+    a = str_trim(str_from(last ? last + 1 : v));
+    if (a.len == 0 || a.len >= sizeof(text))
+        return;
+    memcpy(text, a.ptr, a.len);
+    text[a.len] = '\0';
+    family = strchr(text, ':') ? AF_INET6 : AF_INET;
+    if (inet_pton(family, text, bin) == 1)
+        inet_ntop(family, bin, out, (socklen_t)cap);
 }
 
 /* Block size of generated bodies (zips): big enough that the send calls stay few. */
@@ -187,6 +211,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         rq->method = http_method_parse(str_from(method));
         rq->path = str_from(url);
         client_address(conn, rq->client_addr, sizeof(rq->client_addr));
+        if (srv->trust_forwarded)
+            forwarded_address(conn, rq->client_addr, sizeof(rq->client_addr));
         rq->nheaders = gather(conn, rq, MHD_HEADER_KIND, HTTP_HEADERS_MAX_COUNT, &rq->headers);
         rq->nquery = gather(conn, rq, MHD_GET_ARGUMENT_KIND, HTTP_QUERY_MAX_COUNT, &rq->query);
         if (rq->nquery > HTTP_QUERY_MAX_COUNT)
@@ -320,6 +346,7 @@ bool http_server_start(const struct http_server_opts *opts, const struct http_ap
     }
     srv = xcalloc(1, sizeof(*srv));
     srv->app = app;
+    srv->trust_forwarded = opts->trust_forwarded;
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)opts->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, opts->conn_limit,

@@ -279,7 +279,8 @@ class Server:
                 (u.scheme, name.replace('_', '-'), u.path, u.query, ''))]
         self.env.setdefault('CONSIGN_SECRET', 'e2e-shared-secret-' + 'x' * 32)
         self.balanced_port = free_port() if not self.want_port else self.want_port
-        self.args += ['--public-url', 'http://%s:%d' % (HOST, self.balanced_port)]
+        self.args += ['--public-url', 'http://%s:%d' % (HOST, self.balanced_port),
+                      '--trust-forwarded']
         twin_data = os.path.join(self.tmp or tempfile.mkdtemp(prefix='consign-e2e-'), 'twin')
         if not url:
             twin_data = self.data  # SQLite: one database file, shared

@@ -337,6 +337,32 @@ def body(t, tmp):
             s.cleanup()
     t.test('--conn-timeout 1 closes an idle keep-alive connection', conn_timeout)
 
+    def trust_forwarded():
+        # Behind a load balancer every peer is the balancer: the address it appends to
+        # X-Forwarded-For is the client (per-client limits and logs depend on it), but only
+        # when the operator says every request comes through it.
+        for args, env, want in (([], {}, []),
+                                (['--trust-forwarded'], {}, ['2001:db8::7', '203.0.113.9']),
+                                ([], {'CONSIGN_TRUST_FORWARDED': '1'},
+                                 ['2001:db8::7', '203.0.113.9'])):
+            s = Server(data=os.path.join(tmp, 'fwd%d' % len(os.listdir(tmp))), args=args, env=env)
+            try:
+                s.start()
+                for value in ('198.51.100.1, 203.0.113.9', ' 2001:DB8:0::7', 'not-an-address'):
+                    r = s.get('/healthz', headers={'X-Forwarded-For': value})
+                    assert r.status == 200, r
+                s.stop()
+                # (log lines of different threads may come in any order)
+                got = re.findall(r'GET /healthz 200 .* client=(\S+)', s.stderr_text)
+                assert sorted(a for a in got if a != '127.0.0.1') == want, (args, env, got)
+            finally:
+                s.cleanup()
+        rc, _, err = run(['serve', '--data', os.path.join(tmp, 'fwdbad')],
+                         env={'CONSIGN_TRUST_FORWARDED': 'yes'})
+        assert rc == 2 and 'CONSIGN_TRUST_FORWARDED' in err, (rc, err)
+    t.test('--trust-forwarded (or CONSIGN_TRUST_FORWARDED=1) takes the client from the last '
+           'X-Forwarded-For address; without it the header is ignored', trust_forwarded)
+
     def port_in_use_by_other():
         hold = socket.socket()
         hold.bind((HOST, 0))
