@@ -12,8 +12,9 @@
 #include "core/log.h"
 #include "store/store_int.h"
 
-/* Attempts of one transaction before giving up on a busy database. Each may already have
- * waited out the backend's own busy timeout, so a few are plenty. */
+/* Attempts of one transaction before giving up on a busy database, unless the backend says
+ * otherwise. Each may already have waited out the backend's own busy timeout, so a few are
+ * plenty. */
 #define STORE_MAX_ATTEMPTS 5
 
 /* clang-format off */
@@ -56,14 +57,24 @@ enum package_state package_state_parse(struct str name)
     return 0;
 }
 
+static bool has_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
 struct store *store_open(const struct store_cfg *cfg, char *why, size_t why_cap)
 {
-    if (cfg->database_url && cfg->database_url[0]) {
-        snprintf(why, why_cap, "database '%s' is not supported by this build (only SQLite)",
-                 cfg->database_url);
-        return NULL;
-    }
-    return store_sqlite_ops.open(cfg, why, why_cap);
+    const char *url = cfg->database_url;
+
+    if (!url || !url[0])
+        return store_sqlite_ops.open(cfg, why, why_cap);
+    if (has_prefix(url, "postgres://") || has_prefix(url, "postgresql://"))
+        return store_pg_ops.open(cfg, why, why_cap);
+    /* Not echoed: a URL may carry a password. */
+    snprintf(why, why_cap,
+             "the database URL must start with postgres:// or postgresql:// (leave it unset for "
+             "SQLite in the data directory)");
+    return NULL;
 }
 
 void store_close(struct store *s)
@@ -82,9 +93,24 @@ int store_schema_version(struct store *s)
     return s->ops->schema_version(s);
 }
 
+/*
+ * Waits before attempt @attempt (from 1): a growing pause, 2 ms doubling up to 256 ms, of which
+ * a random part is left out, so that transactions that met each other do not meet again in
+ * step.
+ */
+static void pause_before(int attempt)
+{
+    useconds_t full = (useconds_t)(1000 << (attempt < 8 ? attempt : 8));
+    uint16_t r;
+
+    rand_bytes(&r, sizeof(r));
+    usleep(full / 2 + (useconds_t)r % (full / 2 + 1));
+}
+
 enum store_rc store_run(struct store *s, const char *label, enum store_txn_kind kind,
                         store_txn_fn *fn, void *ctx)
 {
+    int attempts = s->ops->max_attempts > 0 ? s->ops->max_attempts : STORE_MAX_ATTEMPTS;
     enum store_rc rc = STORE_RETRY;
 
     if (s->held && kind == STORE_READ) {
@@ -94,9 +120,9 @@ enum store_rc store_run(struct store *s, const char *label, enum store_txn_kind 
         /* Run again below in a transaction of its own. */
     }
     store_unhold(s);
-    for (int attempt = 0; attempt < STORE_MAX_ATTEMPTS; attempt++) {
+    for (int attempt = 0; attempt < attempts; attempt++) {
         if (attempt > 0)
-            usleep((useconds_t)(1000 << (attempt < 8 ? attempt : 8)));
+            pause_before(attempt);
         rc = s->ops->begin(s, kind);
         if (rc == STORE_RETRY)
             continue;
@@ -121,7 +147,7 @@ enum store_rc store_run(struct store *s, const char *label, enum store_txn_kind 
         }
         return rc;
     }
-    LOG_WARN("transaction '%s' gave up after %d busy attempts", label, STORE_MAX_ATTEMPTS);
+    LOG_WARN("transaction '%s' gave up after %d busy attempts", label, attempts);
     return STORE_RETRY;
 }
 

@@ -10,6 +10,9 @@
 
 struct store_ops {
     const char *name;
+    /** How often store_run() runs a transaction that keeps meeting conflicts (0: a default of
+     * a few, for a backend that already waits for locks before it reports one). */
+    int max_attempts;
     /** Opens a connection (schema migrated); NULL with @why on failure. */
     struct store *(*open)(const struct store_cfg *cfg, char *why, size_t why_cap);
     void (*close)(struct store *s);
@@ -29,5 +32,6 @@ struct store {
 };
 
 extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_pg_ops;
 
 #endif /* CONSIGN_STORE_INT_H */
