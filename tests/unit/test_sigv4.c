@@ -193,7 +193,7 @@ static void test_encoding(void)
 
         sbuf_init(&sb, 1024);
         sigv4_uri_encode(&sb, str_from(cases[i].in), cases[i].keep_slash);
-        is_str(sb.buf ? sb.buf : "", cases[i].want, "encode '%s'%s", cases[i].want,
+        is_str(sb.buf ? sb.buf : "", cases[i].want, "encoding case %zu%s", i,
                cases[i].keep_slash ? " keeping '/'" : "");
         sbuf_release(&sb);
     }
