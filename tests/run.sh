@@ -2,8 +2,22 @@
 # SPDX-License-Identifier: AGPL-3.0-or-later
 # Runs every test of a build directory and closes with the line "N passed, N failed".
 # usage: tests/run.sh BUILD_DIR
+# A throwaway PostgreSQL server runs meanwhile (scripts/pg.sh), named to the tests in
+# CONSIGN_TEST_DATABASE; when it cannot start, the tests that need it fail.
 set -u
 build=${1:?usage: tests/run.sh BUILD_DIR}
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+pgdir=$(mktemp -d /tmp/consign-pg-XXXXXX)
+trap '"$root/scripts/pg.sh" stop "$pgdir"' EXIT
+trap 'exit 130' INT TERM
+if url=$("$root/scripts/pg.sh" start "$pgdir"); then
+  export CONSIGN_TEST_DATABASE="$url"
+else
+  echo "tests/run.sh: PostgreSQL did not start: the PostgreSQL tests will fail" >&2
+  unset CONSIGN_TEST_DATABASE
+fi
+
 meson test -C "$build" --print-errorlogs --num-processes 2 --timeout-multiplier 3
 status=$?
 python3 - "$build/meson-logs/testlog.json" <<'PY'

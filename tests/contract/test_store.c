@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * The store contract: every backend must pass this file. It runs against the backend that
- * CONSIGN_TEST_DATABASE names (empty: SQLite in a fresh temporary directory).
+ * CONSIGN_TEST_DATABASE names (empty: SQLite in a fresh temporary directory). On PostgreSQL it
+ * creates a database of its own on that server, dropped at the end, so every run starts empty.
+ * usage: test_store [postgresql]   with the argument, a missing PostgreSQL URL is a failure
  */
 #include "core/compat.h"
 
+#include <libpq-fe.h>
 #include <pthread.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -107,9 +111,19 @@ static struct user new_user(const char *email)
     return u;
 }
 
-/* Several threads, each with its own connection, insert users at once: all must land. */
+/*
+ * Several threads, each with its own connection, insert users at once, then packages of one
+ * team (whose counters they all update): all must land.
+ */
 #define THREADS 4
 #define PER_THREAD 25
+
+static char busy_team[ID_LEN + 1];
+
+static enum store_rc insert_package_txn(struct store *s, void *p)
+{
+    return store_package_insert(s, p);
+}
 
 static void *writer(void *arg)
 {
@@ -126,8 +140,22 @@ static void *writer(void *arg)
         if (run(s, insert_user_txn, &c) != STORE_ONE)
             failures++;
     }
+    for (int i = 0; s && i < PER_THREAD; i++) {
+        struct package p = { .sender = (char *)"busy@example.org",
+                             .name = (char *)"Busy",
+                             .state = PACKAGE_NEW,
+                             .expiry = TIME_UNSET,
+                             .usage_updated_at = TIME_UNSET,
+                             .created_at = 1000 + i,
+                             .updated_at = 1000 + i };
+
+        id_new(p.id);
+        memcpy(p.team_id, busy_team, sizeof(p.team_id));
+        if (store_run(s, "test", STORE_WRITE, insert_package_txn, &p) != STORE_ONE)
+            failures++;
+    }
     store_close(s);
-    return (void *)(intptr_t)(s ? failures : PER_THREAD);
+    return (void *)(intptr_t)(s ? failures : 2 * PER_THREAD);
 }
 
 /* Files, their parts and links of one package of team @team_id. */
@@ -314,7 +342,415 @@ static void created_ranges(struct store *s, struct arena *a, const char *team_id
     }
 }
 
-int main(void)
+/* ---- lists against a reference computed here ---- */
+
+#define LN 48
+
+/* The packages of the list test as the store should have them, and what a query needs. */
+struct lists {
+    struct package p[LN];
+    char ids[LN][ID_LEN + 1];
+    char space_ids[2][ID_LEN + 1]; /* the member is in the first only */
+    char tag_ids[2][ID_LEN + 1];
+    char *tag_lists[2];     /* JSON arrays of the tag ids */
+    const char *user_id;    /* the member's user */
+    enum package_sort sort; /* the order ref_cmp() applies */
+    bool desc;
+};
+
+static struct lists L;
+
+/* NULL (TIME_UNSET) first ascending, as SQLite orders. */
+static int cmp_i64(int64_t a, int64_t b)
+{
+    return a < b ? -1 : a > b;
+}
+
+static int cmp_text(const char *a, const char *b)
+{
+    if (!a || !b)
+        return !a && !b ? 0 : !a ? -1 : 1;
+    return strcmp(a, b) < 0 ? -1 : strcmp(a, b) > 0;
+}
+
+static int ref_cmp(const void *va, const void *vb)
+{
+    const struct package *a = *(const struct package *const *)va;
+    const struct package *b = *(const struct package *const *)vb;
+    int c = 0;
+
+    switch (L.sort) {
+    case PACKAGE_SORT_CREATED_AT:
+    case PACKAGE_SORT_COUNT:
+        break;
+    case PACKAGE_SORT_NAME:
+        c = cmp_text(a->name, b->name);
+        break;
+    case PACKAGE_SORT_SIZE:
+        c = cmp_i64(a->size, b->size);
+        break;
+    case PACKAGE_SORT_USAGE:
+        c = cmp_i64(a->usage_total_bytes, b->usage_total_bytes);
+        break;
+    case PACKAGE_SORT_EXPIRY:
+        c = cmp_i64(a->expiry, b->expiry);
+        break;
+    case PACKAGE_SORT_SENDER:
+        c = cmp_text(a->sender, b->sender);
+        break;
+    case PACKAGE_SORT_STATE:
+        c = cmp_text(package_state_name(a->state), package_state_name(b->state));
+        break;
+    case PACKAGE_SORT_TEAMSPACE:
+        c = cmp_text(a->teamspace_id, b->teamspace_id);
+        break;
+    }
+    if (!c)
+        c = cmp_i64(a->created_at, b->created_at);
+    if (!c)
+        c = strcmp(a->id, b->id);
+    return L.desc ? -c : c;
+}
+
+/* Whether @ids (a JSON array of ids, as the API writes it) names @id. */
+static bool json_has(const char *ids, const char *id)
+{
+    return id && strstr(ids, id) != NULL;
+}
+
+static bool ref_match(const struct package *p, const struct package_query *q)
+{
+    if (p->inbox != q->inbox || !(q->states & PACKAGE_STATE_BIT(p->state)))
+        return false;
+    if (q->portal_id && (!p->portal_id || strcmp(p->portal_id, q->portal_id) != 0))
+        return false;
+    if (!q->scope.all && !(p->sender_user_id && strcmp(p->sender_user_id, L.user_id) == 0) &&
+        !(p->teamspace_id && strcmp(p->teamspace_id, L.space_ids[0]) == 0))
+        return false;
+    if (q->name && !strcasestr(p->name, q->name))
+        return false;
+    if (q->sender && strcmp(p->sender, q->sender) != 0)
+        return false;
+    if (q->tags_json && !json_has(q->tags_json, p->tag_id))
+        return false;
+    if (q->teamspaces_json && !json_has(q->teamspaces_json, p->teamspace_id))
+        return false;
+    if (q->created_start != TIME_UNSET && p->created_at < q->created_start)
+        return false;
+    return q->created_end == TIME_UNSET || p->created_at <= q->created_end;
+}
+
+/* Pages through @q and compares every page and the total with the reference. */
+static bool list_matches(struct store *s, struct arena *a, struct package_query q,
+                         const char *label)
+{
+    static int said; /* the first few differences are enough to go on */
+    const struct package *want[LN];
+    size_t nwant = 0, at = 0;
+    int64_t limit = q.page.limit;
+
+    for (int i = 0; i < LN; i++)
+        if (ref_match(&L.p[i], &q))
+            want[nwant++] = &L.p[i];
+    L.sort = q.sort;
+    L.desc = q.desc;
+    qsort(want, nwant, sizeof(want[0]), ref_cmp);
+    for (q.page.page = 1;; q.page.page++) {
+        struct package *out = NULL;
+        size_t n = 0;
+        int64_t total = -1;
+        enum store_rc rc = store_packages_list(s, &q, a, &out, &n, &total);
+        size_t expect = limit == 0                   ? nwant
+                        : nwant - at < (size_t)limit ? nwant - at
+                                                     : (size_t)limit;
+
+        if (rc < 0 || total != (int64_t)nwant || n != expect ||
+            rc != (n ? STORE_ONE : STORE_NONE)) {
+            if (said++ < 10)
+                printf("# %s, sort %d%s, page %lld: rc %d, %zu rows (want %zu), total %lld (want "
+                       "%zu)\n",
+                       label, q.sort, q.desc ? " desc" : "", (long long)q.page.page, rc, n, expect,
+                       (long long)total, nwant);
+            return false;
+        }
+        for (size_t i = 0; i < n; i++) {
+            const struct package *w = want[at + i];
+
+            if (strcmp(out[i].id, w->id) != 0 || out[i].state != w->state ||
+                cmp_text(out[i].tag_id, w->tag_id) ||
+                cmp_text(out[i].teamspace_id, w->teamspace_id) || out[i].expiry != w->expiry ||
+                strcmp(out[i].name, w->name) != 0) {
+                if (said++ < 10)
+                    printf("# %s, sort %d%s, page %lld, row %zu: %s (%s), want %s (%s)\n", label,
+                           q.sort, q.desc ? " desc" : "", (long long)q.page.page, i, out[i].id,
+                           out[i].name, w->id, w->name);
+                return false;
+            }
+        }
+        at += n;
+        if (limit == 0 || n == 0)
+            return true;
+    }
+}
+
+/* Packages of every kind in a team of their own, their lists under every order and filter
+ * against a reference, and again after moves and a tag deletion changed them. */
+static void lists(struct store *s, struct arena *a, const char *user_id)
+{
+    static const char *const names[] = { "Report 10% final", "report_10", "Weekly REPORT",
+                                         "clip 10",          "Zeta",      "alpha",
+                                         "Report 100",       "B-roll" };
+    static const char *const senders[] = { "b@x.org", "a@x.org", "c@x.org" };
+    static const unsigned all_states =
+        PACKAGE_STATE_BIT(PACKAGE_NEW) | PACKAGE_STATE_BIT(PACKAGE_FINALIZED) |
+        PACKAGE_STATE_BIT(PACKAGE_EXPIRED) | PACKAGE_STATE_BIT(PACKAGE_ARCHIVED);
+    const int64_t base = 1700000000000;
+    struct team t = { .name = (char *)"Lists", .created_at = 1, .updated_at = 1 };
+    struct membership m = { .role = ROLE_MEMBER, .created_at = 1, .updated_at = 1 };
+    struct teamspace ts = { .created_at = 1, .updated_at = 1 };
+    struct tag tg = { .created_at = 1, .updated_at = 1 };
+    char other_user[ID_LEN + 1], *member_ids[1], one_tag[ID_LEN + 5], one_space[ID_LEN + 5];
+    bool all = true;
+    int64_t moved = -1, want_moved = 0;
+
+    memset(&L, 0, sizeof(L));
+    L.user_id = user_id;
+    id_new(other_user);
+    id_new(t.id);
+    is_int(store_team_insert(s, &t), STORE_ONE, "lists: a team of their own");
+    id_new(m.id);
+    memcpy(m.team_id, t.id, sizeof(m.team_id));
+    memcpy(m.user_id, user_id, sizeof(m.user_id));
+    is_int(store_membership_insert(s, &m), STORE_ONE, "lists: a member");
+    member_ids[0] = m.id;
+    for (int i = 0; i < 2; i++) {
+        char name[8];
+
+        snprintf(name, sizeof(name), "ts%d", i);
+        ts.name = name;
+        id_new(ts.id);
+        memcpy(ts.team_id, t.id, sizeof(ts.team_id));
+        ts.member_ids = member_ids;
+        ts.nmembers = i == 0;
+        memcpy(L.space_ids[i], ts.id, sizeof(ts.id));
+        all &= store_teamspace_insert(s, &ts) == STORE_ONE;
+        snprintf(name, sizeof(name), "tag%d", i);
+        tg.name = name;
+        id_new(tg.id);
+        memcpy(tg.team_id, t.id, sizeof(tg.team_id));
+        memcpy(L.tag_ids[i], tg.id, sizeof(tg.id));
+        all &= store_tag_insert(s, &tg) == STORE_ONE;
+        all &= store_tag_insert(s, &tg) == STORE_NONE; /* the same id again */
+    }
+    id_new(tg.id);
+    tg.name = (char *)"tag0";
+    is_int(store_tag_insert(s, &tg), STORE_NONE, "lists: a second tag of the same name is refused");
+    L.tag_lists[0] = arena_printf(a, "[\"%s\",\"%s\"]", L.tag_ids[0], L.tag_ids[1]);
+    snprintf(one_tag, sizeof(one_tag), "[\"%s\"]", L.tag_ids[0]);
+    snprintf(one_space, sizeof(one_space), "[\"%s\"]", L.space_ids[0]);
+    for (int i = 0; i < LN; i++) {
+        struct package *p = &L.p[i];
+        enum package_state final = (enum package_state)(PACKAGE_NEW + i % 4);
+
+        *p = (struct package){ .inbox = i % 6 == 5,
+                               .portal_id = i % 6 == 5 ? (char *)(i % 12 == 5 ? "P1" : "P2") : NULL,
+                               .sender_user_id = i % 2 ? other_user : (char *)user_id,
+                               .sender = (char *)senders[i % 3],
+                               .name = (char *)names[i % 8],
+                               .state = PACKAGE_NEW,
+                               .size = (i * 7919) % 23,
+                               .usage_total_bytes = i % 4 * 10,
+                               .expiry = i % 3 == 0 ? TIME_UNSET : (i * 13) % 50 * 1000,
+                               .teamspace_id = i % 3 == 0 ? NULL : L.space_ids[i % 2],
+                               .tag_id = i % 4 == 0 ? NULL : L.tag_ids[i % 2],
+                               .created_at = base + (i * 37) % 20 * 1000,
+                               .usage_updated_at = TIME_UNSET };
+        id_new(L.ids[i]);
+        memcpy(p->id, L.ids[i], sizeof(p->id));
+        memcpy(p->team_id, t.id, sizeof(p->team_id));
+        p->updated_at = p->created_at;
+        all &= store_package_insert(s, p) == STORE_ONE;
+        all &= store_package_insert(s, p) == STORE_NONE; /* the same id again */
+        /* A later change of state, tag and teamspace moves the counters along. */
+        if (final != PACKAGE_NEW || i % 5 == 1) {
+            p->state = final;
+            if (i % 5 == 1)
+                p->tag_id = p->tag_id ? NULL : L.tag_ids[1];
+            all &= store_package_update(s, p) == STORE_ONE;
+        }
+    }
+    ok(all, "lists: %d packages, teamspaces and tags stored; taken ids refused", LN);
+
+    {
+        struct package_query base_q = { .team_id = t.id,
+                                        .scope = { .all = true },
+                                        .states = all_states,
+                                        .created_start = TIME_UNSET,
+                                        .created_end = TIME_UNSET,
+                                        .page = { .page = 1, .limit = 7 } };
+        struct {
+            const char *label;
+            struct package_query q;
+        } cases[32];
+        size_t nc = 0;
+
+#define CASE(lbl, ...)                                                                             \
+    do {                                                                                           \
+        cases[nc].label = lbl;                                                                     \
+        cases[nc].q = base_q;                                                                      \
+        __VA_ARGS__;                                                                               \
+        nc++;                                                                                      \
+    } while (0)
+        CASE("every package");
+        CASE("every package on one page", cases[nc].q.page.limit = 0);
+        CASE("no state", cases[nc].q.states = 0);
+        CASE("one state", cases[nc].q.states = PACKAGE_STATE_BIT(PACKAGE_FINALIZED));
+        CASE("two states", cases[nc].q.states =
+                               PACKAGE_STATE_BIT(PACKAGE_NEW) | PACKAGE_STATE_BIT(PACKAGE_EXPIRED));
+        CASE("name 'report'", cases[nc].q.name = "report");
+        CASE("name 'REPORT 10' across case", cases[nc].q.name = "REPORT 10");
+        CASE("name '10%' (escaped)", cases[nc].q.name = "10%");
+        CASE("name '_1' (short, escaped)", cases[nc].q.name = "_1");
+        CASE("name 'a' (short)", cases[nc].q.name = "a");
+        CASE("name on one page", cases[nc].q.name = "report", cases[nc].q.page.limit = 0);
+        CASE("sender", cases[nc].q.sender = "b@x.org");
+        CASE("one tag", cases[nc].q.tags_json = one_tag);
+        CASE("two tags", cases[nc].q.tags_json = L.tag_lists[0]);
+        CASE("no tag at all", cases[nc].q.tags_json = "[]");
+        CASE("one teamspace", cases[nc].q.teamspaces_json = one_space);
+        CASE("created range", cases[nc].q.created_start = base + 3000,
+             cases[nc].q.created_end = base + 12000);
+        CASE("created from", cases[nc].q.created_start = base + 15000);
+        CASE("sender, tag and creation", cases[nc].q.sender = "a@x.org",
+             cases[nc].q.tags_json = one_tag, cases[nc].q.created_start = base + 2000);
+        CASE("one state and one tag", cases[nc].q.states = PACKAGE_STATE_BIT(PACKAGE_ARCHIVED),
+             cases[nc].q.tags_json = one_tag);
+        CASE("inbox", cases[nc].q.inbox = true);
+        CASE("inbox of one portal", cases[nc].q.inbox = true, cases[nc].q.portal_id = "P1");
+#undef CASE
+        for (int round = 0; round < 3; round++) {
+            for (size_t c = 0; c < nc; c++)
+                for (int scoped = 0; scoped < 2; scoped++)
+                    for (int sort = 0; sort < PACKAGE_SORT_COUNT; sort++)
+                        for (int desc = 0; desc < 2; desc++) {
+                            struct package_query q = cases[c].q;
+
+                            q.sort = (enum package_sort)sort;
+                            q.desc = desc;
+                            if (scoped)
+                                q.scope = (struct package_scope){ .user_id = user_id,
+                                                                  .membership_id = m.id };
+                            all &= list_matches(s, a, q, cases[c].label);
+                        }
+            if (round == 0) {
+                ok(all, "lists: every order of every filter, page by page, with its total");
+                /* Finalized packages expiring within [5 s, 30 s] archived, then back. */
+                is_int(store_packages_move_by_expiry(
+                           s, t.id, false, &(struct package_scope){ .all = true },
+                           PACKAGE_FINALIZED, PACKAGE_ARCHIVED, 5000, 30000, base + 99, &moved),
+                       STORE_ONE, "lists: packages moved by expiry");
+                for (int i = 0; i < LN; i++) {
+                    struct package *p = &L.p[i];
+
+                    if (!p->inbox && p->state == PACKAGE_FINALIZED && p->expiry != TIME_UNSET &&
+                        p->expiry >= 5000 && p->expiry <= 30000) {
+                        p->state = PACKAGE_ARCHIVED;
+                        want_moved++;
+                    }
+                }
+                is_int(moved, want_moved, "lists: the packages in the expiry range moved");
+            } else if (round == 1) {
+                ok(all, "lists: the same after the move");
+                is_int(store_tag_delete(s, L.tag_ids[1]), STORE_ONE, "lists: a tag deleted");
+                for (int i = 0; i < LN; i++)
+                    if (L.p[i].tag_id && strcmp(L.p[i].tag_id, L.tag_ids[1]) == 0)
+                        L.p[i].tag_id = NULL;
+            } else {
+                ok(all, "lists: the same after the tag deletion (its packages lost it)");
+            }
+        }
+    }
+}
+
+/* ---- PostgreSQL: a database of the run's own ---- */
+
+/* Runs @sql on the server of @url; false (said) when it fails. */
+static bool pg_admin(const char *url, const char *sql)
+{
+    PGconn *c = PQconnectdb(url);
+    PGresult *r = PQstatus(c) == CONNECTION_OK ? PQexec(c, sql) : NULL;
+    bool good =
+        r && (PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK);
+
+    if (!good)
+        printf("# %s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+    return good;
+}
+
+/* @url with its database name replaced by @db, in a new string. */
+static char *with_database(const char *url, const char *db)
+{
+    const char *host = strstr(url, "://");
+    const char *path = host ? strchr(host + 3, '/') : NULL;
+    const char *query = strchr(url, '?');
+    size_t head;
+
+    if (!host)
+        return NULL;
+    if (query && path && path > query)
+        path = NULL;
+    head = path ? (size_t)(path - url) : query ? (size_t)(query - url) : strlen(url);
+    return xasprintf("%.*s/%s%s", (int)head, url, db, query ? query : "");
+}
+
+/* Cuts the connections of every session of the database @db but the admin's own. */
+static bool pg_drop_sessions(const char *admin_url, const char *db)
+{
+    char sql[256];
+
+    snprintf(sql, sizeof(sql),
+             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '%s' AND "
+             "pid <> pg_backend_pid()",
+             db);
+    return pg_admin(admin_url, sql);
+}
+
+static const char *admin_url;
+static char test_db[64];
+
+/* A transaction whose connection is cut in its middle. */
+static enum store_rc cut_txn(struct store *s, void *vctx)
+{
+    struct ctx *c = vctx;
+    enum store_rc rc = store_team_count(s, &c->count);
+
+    if (rc < 0 || !pg_drop_sessions(admin_url, test_db))
+        return STORE_HARD;
+    c->calls++;
+    return store_team_count(s, &c->count);
+}
+
+/* A lost connection fails the transaction in flight and comes back at the next one. */
+static void reconnects(struct store *s)
+{
+    struct ctx c = { 0 };
+
+    ok(pg_drop_sessions(admin_url, test_db), "postgresql: every session of the database cut");
+    is_int(store_run(s, "t", STORE_READ, team_count_txn, &c), STORE_ONE,
+           "postgresql: a connection found lost at the start is made again");
+    is_int(store_run(s, "t", STORE_WRITE, cut_txn, &c), STORE_HARD,
+           "postgresql: a connection lost in a transaction fails it");
+    is_int(c.calls, 1, "postgresql: once, not rerun");
+    is_int(store_run(s, "t", STORE_READ, team_count_txn, &c), STORE_ONE,
+           "postgresql: the next transaction reconnects");
+    ok(c.count > 0, "postgresql: and reads");
+    ok(store_hold_read(s), "postgresql: a held read after a reconnection");
+    store_unhold(s);
+}
+
+int main(int argc, char **argv)
 {
     char dir[] = "/tmp/consign-store-XXXXXX";
     struct arena a;
@@ -333,12 +769,45 @@ int main(void)
 
     arena_init(&a);
     cfg.database_url = getenv("CONSIGN_TEST_DATABASE");
+    if (cfg.database_url && !cfg.database_url[0])
+        cfg.database_url = NULL;
+    if (argc > 1 && strcmp(argv[1], "postgresql") == 0 &&
+        (!cfg.database_url || strncmp(cfg.database_url, "postgres", 8) != 0)) {
+        printf("Bail out! CONSIGN_TEST_DATABASE must name a PostgreSQL database "
+               "(tests/run.sh starts one with scripts/pg.sh)\n");
+        return 1;
+    }
+    if (cfg.database_url) {
+        char id[ID_LEN + 1], sql[128];
+
+        id_new(id);
+        for (char *p = id; *p; p++)
+            *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+        snprintf(test_db, sizeof(test_db), "consign_contract_%s", id);
+        snprintf(sql, sizeof(sql), "CREATE DATABASE %s", test_db);
+        admin_url = cfg.database_url;
+        cfg.database_url = with_database(admin_url, test_db);
+        if (!cfg.database_url || !pg_admin(admin_url, sql)) {
+            printf("Bail out! cannot create a database on the server of CONSIGN_TEST_DATABASE\n");
+            return 1;
+        }
+    }
     if (!mkdtemp(dir))
         return 99;
     cfg.data_dir = dir;
     s = open_store();
     if (!s)
         return 99;
+    printf("# backend %s\n", store_backend_name(s));
+    ok(strcmp(store_backend_name(s), admin_url ? "postgresql" : "sqlite") == 0,
+       "the backend the URL names (%s)", store_backend_name(s));
+    {
+        char why[256];
+        struct store_cfg other = { .data_dir = dir, .database_url = "mysql://localhost/x" };
+
+        ok(!store_open(&other, why, sizeof(why)) && strstr(why, "postgres://"),
+           "an unknown kind of database URL is refused: %s", why);
+    }
     ok(store_schema_version(s) >= 1, "schema migrated (version %d)", store_schema_version(s));
     s2 = open_store();
     ok(s2 && store_schema_version(s2) == store_schema_version(s),
@@ -505,7 +974,17 @@ int main(void)
 
     files_and_links(s, &a, t.id, u.id);
     created_ranges(s, &a, t.id, u.id);
+    lists(s, &a, u.id);
+    if (admin_url)
+        reconnects(s);
 
+    {
+        struct team busy = { .name = (char *)"Busy", .created_at = 1, .updated_at = 1 };
+
+        id_new(busy.id);
+        memcpy(busy_team, busy.id, sizeof(busy_team));
+        is_int(store_team_insert(s, &busy), STORE_ONE, "a team for concurrent packages");
+    }
     for (long i = 0; i < THREADS; i++)
         pthread_create(&th[i], NULL, writer, (void *)i);
     for (int i = 0; i < THREADS; i++) {
@@ -515,8 +994,35 @@ int main(void)
         failures += (long)(intptr_t)r;
     }
     is_int(failures, 0, "%d threads writing at once all succeed", THREADS);
+    {
+        struct package_query q = { .team_id = busy_team,
+                                   .scope = { .all = true },
+                                   .states = PACKAGE_STATE_BIT(PACKAGE_NEW),
+                                   .sender = "busy@example.org",
+                                   .created_start = TIME_UNSET,
+                                   .created_end = TIME_UNSET,
+                                   .page = { .page = 1, .limit = 1 } };
+        struct package *out;
+
+        total = -1;
+        ok(store_packages_list(s, &q, &a, &out, &n, &total) == STORE_ONE &&
+               total == THREADS * PER_THREAD,
+           "their packages are all counted (%lld)", (long long)total);
+        q.sender = NULL;
+        total = -1;
+        ok(store_packages_list(s, &q, &a, &out, &n, &total) == STORE_ONE &&
+               total == THREADS * PER_THREAD,
+           "by state too (%lld)", (long long)total);
+    }
     store_close(s);
     arena_release(&a);
+    if (admin_url) {
+        char sql[128];
+
+        snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", test_db);
+        ok(pg_admin(admin_url, sql), "postgresql: the run's database dropped");
+        free((char *)cfg.database_url);
+    }
     {
         char cmd[128];
 
