@@ -21,9 +21,11 @@
 #define SIG_END64 0x06064b50u
 #define SIG_LOCATOR 0x07064b50u
 #define SIG_END 0x06054b50u
+#define SIG_DESCRIPTOR 0x08074b50u
 #define VERSION_NEEDED 45                   /* 4.5: zip64 */
 #define VERSION_MADE_BY (0x0300 | 45)       /* Unix, so that the mode below applies */
 #define FLAG_UTF8 0x0800                    /* bit 11: names are UTF-8 */
+#define FLAG_DESCRIPTOR 0x0008              /* bit 3: the CRC follows the data */
 #define MODE_FILE ((uint32_t)0100644 << 16) /* external attributes: a regular file, rw-r--r-- */
 #define EXTRA_ZIP64 0x0001
 #define EXTRA_TIME 0x5455
@@ -38,6 +40,8 @@
 #define LOCATOR_LEN 20
 #define END_LEN 22
 #define TAIL_LEN (END64_LEN + LOCATOR_LEN + END_LEN)
+/* The data descriptor with the zip64 sizes (APPNOTE 4.3.9): signature, CRC, two 8-byte sizes. */
+#define DESCRIPTOR_LEN 24
 
 /* Longest archive path: a cleaned name plus " (N)". */
 #define PLAN_NAME_MAX (ZIP_NAME_MAX + 16)
@@ -51,6 +55,7 @@ struct zip_item {
     uint64_t central_off; /* the central directory record */
     void *ctx;
     uint32_t crc;
+    bool crc_later; /* the CRC is asked for when it is written; a data descriptor follows */
     uint32_t unix_time;
     uint16_t name_len;
     uint16_t dos_time;
@@ -580,7 +585,8 @@ static bool plan_layout(struct zip_plan *p)
         struct zip_item *it = &p->items[i];
 
         it->local_off = off;
-        if (!add_u64(&off, LOCAL_FIXED + it->name_len + LOCAL_EXTRA) || !add_u64(&off, it->size))
+        if (!add_u64(&off, LOCAL_FIXED + it->name_len + LOCAL_EXTRA) || !add_u64(&off, it->size) ||
+            (it->crc_later && !add_u64(&off, DESCRIPTOR_LEN)))
             return false;
     }
     p->cd_off = off;
@@ -625,6 +631,7 @@ struct zip_plan *zip_plan_new(const struct zip_entry *entries, size_t n)
         it->size = e->size;
         it->ctx = e->ctx;
         it->crc = e->crc32;
+        it->crc_later = e->crc_later;
         it->unix_time = unix_seconds(e->mtime_ms);
         dos_datetime(e->mtime_ms, &it->dos_time, &it->dos_date);
         if (p->names.total > ZIP_PLAN_MEM_MAX - mem)
@@ -672,15 +679,19 @@ void zip_plan_free(struct zip_plan *p)
 
 /* ---- Bytes ---------------------------------------------------------------------------------- */
 
-/* The fields local and central headers share, from "version needed" to the name's length. */
-static uint8_t *put_common(uint8_t *b, const struct zip_item *it)
+/*
+ * The fields local and central headers share, from "version needed" to the name's length, with
+ * @crc. An entry whose CRC comes later has the descriptor flag in both, and 0 for its CRC in the
+ * local header; its sizes are known and written all the same.
+ */
+static uint8_t *put_common(uint8_t *b, const struct zip_item *it, uint32_t crc)
 {
     put16(b, VERSION_NEEDED);
-    put16(b + 2, FLAG_UTF8);
+    put16(b + 2, it->crc_later ? FLAG_UTF8 | FLAG_DESCRIPTOR : FLAG_UTF8);
     put16(b + 4, 0); /* stored */
     put16(b + 6, it->dos_time);
     put16(b + 8, it->dos_date);
-    put32(b + 10, it->crc);
+    put32(b + 10, crc);
     put32(b + 14, UINT32_MAX); /* compressed size: in the zip64 field */
     put32(b + 18, UINT32_MAX); /* uncompressed size: in the zip64 field */
     put16(b + 22, it->name_len);
@@ -718,20 +729,20 @@ static size_t local_header(const struct zip_item *it, uint8_t *b)
     uint8_t *x;
 
     put32(b, SIG_LOCAL);
-    x = put_common(b + 4, it);
+    x = put_common(b + 4, it, it->crc_later ? 0 : it->crc);
     put16(x, LOCAL_EXTRA);
     memcpy(x + 2, it->name, it->name_len);
     put_time(put_zip64(x + 2 + it->name_len, it, false), it);
     return LOCAL_FIXED + it->name_len + LOCAL_EXTRA;
 }
 
-static size_t central_header(const struct zip_item *it, uint8_t *b)
+static size_t central_header(const struct zip_item *it, uint32_t crc, uint8_t *b)
 {
     uint8_t *x;
 
     put32(b, SIG_CENTRAL);
     put16(b + 4, VERSION_MADE_BY);
-    x = put_common(b + 6, it);
+    x = put_common(b + 6, it, crc);
     put16(x, CENTRAL_EXTRA);
     put16(x + 2, 0); /* comment */
     put16(x + 4, 0); /* disk */
@@ -741,6 +752,15 @@ static size_t central_header(const struct zip_item *it, uint8_t *b)
     memcpy(x + 16, it->name, it->name_len);
     put_time(put_zip64(x + 16 + it->name_len, it, true), it);
     return CENTRAL_FIXED + it->name_len + CENTRAL_EXTRA;
+}
+
+static size_t descriptor(const struct zip_item *it, uint32_t crc, uint8_t *b)
+{
+    put32(b, SIG_DESCRIPTOR);
+    put32(b + 4, crc);
+    put64(b + 8, it->size);
+    put64(b + 16, it->size);
+    return DESCRIPTOR_LEN;
 }
 
 static void tail_records(const struct zip_plan *p, uint8_t *b)
@@ -801,8 +821,18 @@ static size_t copy_from(const uint8_t *src, size_t len, uint64_t skip, uint8_t *
     return n;
 }
 
-ssize_t zip_plan_read(const struct zip_plan *p, uint64_t pos, void *buf, size_t max,
-                      zip_read_fn *rd, void *cls)
+/* The CRC of @it: its own, or the one @crc gives; false when that fails. */
+static bool crc_of(const struct zip_item *it, zip_crc_fn *crc, void *cls, uint32_t *out)
+{
+    if (!it->crc_later) {
+        *out = it->crc;
+        return true;
+    }
+    return crc && crc(cls, it->ctx, out);
+}
+
+ssize_t zip_plan_read_crc(const struct zip_plan *p, uint64_t pos, void *buf, size_t max,
+                          zip_read_fn *rd, zip_crc_fn *crc, void *cls)
 {
     uint8_t hdr[CENTRAL_FIXED + PLAN_NAME_MAX + CENTRAL_EXTRA], *out = buf;
     size_t done = 0;
@@ -816,6 +846,7 @@ ssize_t zip_plan_read(const struct zip_plan *p, uint64_t pos, void *buf, size_t 
     while (done < max) {
         uint64_t at = pos + done;
         size_t want = max - done, k;
+        uint32_t c;
 
         if (at < p->cd_off) {
             const struct zip_item *it = &p->items[find_item(p, at, false)];
@@ -823,7 +854,7 @@ ssize_t zip_plan_read(const struct zip_plan *p, uint64_t pos, void *buf, size_t 
 
             if (at < data) {
                 k = copy_from(hdr, local_header(it, hdr), at - it->local_off, out + done, want);
-            } else {
+            } else if (at - data < it->size) {
                 uint64_t left = it->size - (at - data);
                 ssize_t r;
 
@@ -831,11 +862,17 @@ ssize_t zip_plan_read(const struct zip_plan *p, uint64_t pos, void *buf, size_t 
                 r = rd(cls, it->ctx, at - data, out + done, k);
                 if (r < 0 || (size_t)r != k)
                     return -1;
+            } else {
+                if (!crc_of(it, crc, cls, &c))
+                    return -1;
+                k = copy_from(hdr, descriptor(it, c, hdr), at - data - it->size, out + done, want);
             }
         } else if (at < p->end_off) {
             const struct zip_item *it = &p->items[find_item(p, at, true)];
 
-            k = copy_from(hdr, central_header(it, hdr), at - it->central_off, out + done, want);
+            if (!crc_of(it, crc, cls, &c))
+                return -1;
+            k = copy_from(hdr, central_header(it, c, hdr), at - it->central_off, out + done, want);
         } else {
             tail_records(p, hdr);
             k = copy_from(hdr, TAIL_LEN, at - p->end_off, out + done, want);
@@ -843,4 +880,10 @@ ssize_t zip_plan_read(const struct zip_plan *p, uint64_t pos, void *buf, size_t 
         done += k;
     }
     return (ssize_t)done;
+}
+
+ssize_t zip_plan_read(const struct zip_plan *p, uint64_t pos, void *buf, size_t max,
+                      zip_read_fn *rd, void *cls)
+{
+    return zip_plan_read_crc(p, pos, buf, max, rd, NULL, cls);
 }

@@ -10,8 +10,12 @@
  * zip64 extended information extra field in local and central headers, then the zip64 end of
  * central directory record and locator before the classic end record), with UTF-8 names
  * (general purpose bit 11) and the modification time both as a DOS date and time (UTC) and as an
- * extended timestamp extra field (0x5455). No data descriptors: sizes and CRCs are in the
- * headers.
+ * extended timestamp extra field (0x5455). Sizes are always in the headers; so is the CRC-32
+ * of an entry whose CRC is known before streaming. An entry whose CRC is not (its bytes are in
+ * an object store and were never read by consign) has the data descriptor flag, a CRC of 0 in
+ * its local header, and a zip64 data descriptor after its bytes (APPNOTE 4.3.9); its CRC is asked
+ * for only when the descriptor or the central directory is written, by which time a reader
+ * streaming the archive from the start has seen all its bytes.
  */
 #ifndef CONSIGN_ZIP_H
 #define CONSIGN_ZIP_H
@@ -33,7 +37,8 @@
 struct zip_entry {
     const char *name; /* archive path, UTF-8, as produced by zip_entry_name(); borrowed */
     uint64_t size;    /* bytes of the file */
-    uint32_t crc32;   /* CRC-32 of the whole file, known before streaming */
+    uint32_t crc32;   /* CRC-32 of the whole file, when known before streaming */
+    bool crc_later;   /* not known: zip_plan_read_crc() asks for it when it must write it */
     int64_t mtime_ms; /* Unix milliseconds, UTC */
     void *ctx;        /* the caller's handle of the file, passed back to the reader */
 };
@@ -82,6 +87,16 @@ const char *zip_plan_name(const struct zip_plan *p, size_t i);
  */
 ssize_t zip_plan_read(const struct zip_plan *p, uint64_t pos, void *buf, size_t max,
                       zip_read_fn *rd, void *cls);
+
+/**
+ * Gives the CRC-32 of the entry of @entry_ctx (one planned with crc_later) into *@crc; false when
+ * it cannot (the read then fails). @cls is the closure given to zip_plan_read_crc().
+ */
+typedef bool zip_crc_fn(void *cls, void *entry_ctx, uint32_t *crc);
+
+/** zip_plan_read() for plans with crc_later entries: their CRCs come from @crc. */
+ssize_t zip_plan_read_crc(const struct zip_plan *p, uint64_t pos, void *buf, size_t max,
+                          zip_read_fn *rd, zip_crc_fn *crc, void *cls);
 
 /** Frees @p; NULL is fine. */
 void zip_plan_free(struct zip_plan *p);

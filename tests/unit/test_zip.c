@@ -563,11 +563,109 @@ static void test_limits(void)
     free(buf);
 }
 
+/* The CRC of a mem_file, as an object store's file gets it: computed when asked. */
+static bool mem_crc(void *cls, void *ctx, uint32_t *out)
+{
+    const struct mem_file *f = ctx;
+
+    ++*(int *)cls;
+    *out = (uint32_t)crc32(0, (const Bytef *)f->data, (uInt)f->len);
+    return true;
+}
+
+/* Entries whose CRC comes later: a data descriptor after their bytes, the CRC asked for. */
+static void test_crc_later(void)
+{
+    static const char *const data[] = { "first file\n", "", "third, its CRC known\n", "last" };
+    enum { N = ARRAY_LEN(data) };
+    struct zip_entry e[N], plain[N];
+    struct mem_file mf[N];
+    struct zip_plan *p, *q;
+    uint8_t *one, buf[4096];
+    uint64_t size;
+    int asked = 0;
+    bool same = true;
+    char path[] = "/tmp/consign-test-zip-XXXXXX";
+    int fd;
+
+    for (size_t i = 0; i < N; i++) {
+        mf[i] = (struct mem_file){ data[i], strlen(data[i]) };
+        plain[i] = (struct zip_entry){
+            .name = i == 2 ? "known.txt" : (i == 1 ? "dir/empty" : "f.txt"),
+            .size = mf[i].len,
+            .crc32 = (uint32_t)crc32(0, (const Bytef *)data[i], (uInt)mf[i].len),
+            .mtime_ms = 1700000000000,
+            .ctx = &mf[i],
+        };
+        e[i] = plain[i];
+        if (i != 2) {
+            e[i].crc32 = 0;
+            e[i].crc_later = true;
+        }
+    }
+    p = zip_plan_new(e, N);
+    q = zip_plan_new(plain, N);
+    if (!ok(p && q, "plans with and without later CRCs")) {
+        zip_plan_free(p);
+        zip_plan_free(q);
+        return;
+    }
+    size = zip_plan_size(p);
+    is_int(size, zip_plan_size(q) + 3 * 24, "each later CRC adds a 24-byte descriptor");
+    one = xmalloc(size);
+    is_int(zip_plan_read_crc(p, 0, one, size, mem_read, mem_crc, &asked), size,
+           "the whole archive reads with a CRC function");
+    is_int(asked, 6, "each later CRC was asked for twice: descriptor and central record");
+    ok(one[6] == 0x08 && one[7] == 0x08 && memcmp(one + 14, "\0\0\0\0", 4) == 0,
+       "the first local header has the descriptor flag and no CRC");
+    is_int(zip_plan_read(p, 0, one, size, mem_read, NULL), -1,
+           "without a CRC function, reading past a descriptor fails");
+    is_int(zip_plan_read_crc(p, 0, one, size, mem_read, mem_crc, &asked), size, "read again");
+    for (int i = 0; i < 300; i++) {
+        uint64_t pos = next_rand() % (size + 1);
+        size_t n = (size_t)(next_rand() % 400);
+        ssize_t r = zip_plan_read_crc(p, pos, buf, n, mem_read, mem_crc, &asked);
+        size_t want = size - pos < n ? (size_t)(size - pos) : n;
+
+        if (r != (ssize_t)want || memcmp(buf, one + pos, want) != 0)
+            same = false;
+    }
+    ok(same, "reads at random offsets are slices of the whole");
+    fd = mkstemp(path);
+    if (ok(fd >= 0 && write_file(path, one, size), "archive written to %s", path)) {
+        static const char script[] = "import sys, zipfile\n"
+                                     "z = zipfile.ZipFile(sys.argv[1])\n"
+                                     "print(z.testzip())\n"
+                                     "for i in z.infolist():\n"
+                                     "    print(i.filename, i.file_size, hex(i.flag_bits),\n"
+                                     "          hex(i.CRC), z.read(i).decode())\n";
+        char *out = python(script, path);
+        struct sbuf want;
+
+        sbuf_init(&want, 1 << 16);
+        sbuf_adds(&want, "None\n");
+        for (size_t i = 0; i < N; i++)
+            sbuf_addf(&want, "%s %zu %s 0x%x %s\n", zip_plan_name(p, i), mf[i].len,
+                      i == 2 ? "0x800" : "0x808", (unsigned)plain[i].crc32, data[i]);
+        is_str(out, want.buf, "python's zipfile checks every CRC and reads the files back");
+        sbuf_release(&want);
+        free(out);
+    }
+    if (fd >= 0) {
+        close(fd);
+        unlink(path);
+    }
+    free(one);
+    zip_plan_free(p);
+    zip_plan_free(q);
+}
+
 int main(void)
 {
     test_names();
     test_duplicates();
     test_small_archive();
+    test_crc_later();
     test_large_archive();
     test_limits();
     return done_testing();
