@@ -14,9 +14,10 @@
 #include "store/store.h"
 
 static const char admin_usage[] =
-    "usage: consign admin create-team --data DIR --name NAME --email EMAIL --password PASS\n"
-    "       consign admin add-member --data DIR --team TEAM_ID --email EMAIL --password PASS\n"
-    "                                --role ROLE\n"
+    "usage: consign admin create-team [--data DIR | --database URL] --name NAME --email EMAIL\n"
+    "                                 --password PASS\n"
+    "       consign admin add-member [--data DIR | --database URL] --team TEAM_ID --email EMAIL\n"
+    "                                --password PASS --role ROLE\n"
     "\n"
     "create-team  creates a team with EMAIL as its owner and an API key for the owner; prints\n"
     "             {\"team_id\", \"user_id\", \"membership_id\", \"api_key\"}\n"
@@ -24,30 +25,41 @@ static const char admin_usage[] =
     "             integration_manager) and an API key; an existing user joins as the same user\n"
     "             and keeps its password; prints {\"user_id\", \"membership_id\", \"api_key\"}\n"
     "\n"
-    "--data defaults to CONSIGN_DATA, then ./var. Exit status: 0 done, 1 refused or failed,\n"
-    "2 wrong invocation.\n";
+    "--data defaults to CONSIGN_DATA, then ./var (its SQLite database). --database URL\n"
+    "(postgres://USER:PASSWORD@HOST:PORT/NAME, default CONSIGN_DATABASE) works on the\n"
+    "PostgreSQL database of servers started with the same --database instead.\n"
+    "Exit status: 0 done, 1 refused or failed, 2 wrong invocation.\n";
 
 struct admin_args {
-    const char *data, *name, *email, *password, *team, *role;
+    const char *data, *database, *name, *email, *password, *team, *role;
 };
 
 static int parse(int argc, char **argv, struct admin_args *a)
 {
     static const struct option opts[] = {
-        { "data", required_argument, NULL, 'd' },  { "name", required_argument, NULL, 'n' },
-        { "email", required_argument, NULL, 'e' }, { "password", required_argument, NULL, 'p' },
-        { "team", required_argument, NULL, 't' },  { "role", required_argument, NULL, 'r' },
-        { "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
+        { "data", required_argument, NULL, 'd' },
+        { "database", required_argument, NULL, 'D' },
+        { "name", required_argument, NULL, 'n' },
+        { "email", required_argument, NULL, 'e' },
+        { "password", required_argument, NULL, 'p' },
+        { "team", required_argument, NULL, 't' },
+        { "role", required_argument, NULL, 'r' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
     };
     int c;
 
     a->data = cli_env("CONSIGN_DATA", "./var");
+    a->database = cli_env("CONSIGN_DATABASE", NULL);
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'd':
             a->data = optarg;
+            break;
+        case 'D':
+            a->database = optarg;
             break;
         case 'n':
             a->name = optarg;
@@ -120,7 +132,8 @@ int cmd_admin(int argc, char **argv)
         fprintf(stderr, "consign: libsodium cannot be initialised\n");
         return 1;
     }
-    s = store_open(&(struct store_cfg){ .data_dir = a.data }, why, sizeof(why));
+    s = store_open(&(struct store_cfg){ .data_dir = a.data, .database_url = a.database }, why,
+                   sizeof(why));
     if (!s) {
         fprintf(stderr, "consign: cannot open the database: %s\n", why);
         return 1;
