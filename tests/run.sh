@@ -18,8 +18,21 @@ else
   unset CONSIGN_TEST_DATABASE
 fi
 
+# radosgw for contract_s3 (scripts/s3.sh), stopped after the tests (or by itself should this
+# script die first); when it cannot start, contract_s3 fails.
+s3=$(dirname "$0")/../scripts/s3.sh
+s3dir=$(mktemp -d /tmp/consign-s3-XXXXXX)
+if "$s3" start "$s3dir" $$ >/dev/null; then
+  set -a
+  . "$s3dir/env"
+  set +a
+else
+  echo "tests/run.sh: radosgw did not start: contract_s3 will fail" >&2
+fi
+
 meson test -C "$build" --print-errorlogs --num-processes 2 --timeout-multiplier 3
 status=$?
+"$s3" stop "$s3dir"
 python3 - "$build/meson-logs/testlog.json" <<'PY'
 import json, sys
 passed = failed = skipped = 0

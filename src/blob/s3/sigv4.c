@@ -297,6 +297,26 @@ static char *encode_arena(struct arena *a, struct str s)
     return out;
 }
 
+bool sigv4_query_append(struct sbuf *sb, const struct sigv4_param *params, size_t n)
+{
+    struct arena a;
+    struct qparam *q;
+    bool fits = true;
+
+    arena_init(&a);
+    q = arena_alloc(&a, n * sizeof(*q));
+    for (size_t i = 0; i < n; i++) {
+        q[i].name = encode_arena(&a, str_from(params[i].name));
+        q[i].value = encode_arena(&a, str_from(params[i].value));
+    }
+    qsort(q, n, sizeof(*q), qparam_cmp);
+    for (size_t i = 0; i < n && fits; i++)
+        fits = (i == 0 || sbuf_add(sb, "&", 1)) && sbuf_adds(sb, q[i].name) &&
+               sbuf_add(sb, "=", 1) && sbuf_adds(sb, q[i].value);
+    arena_release(&a);
+    return fits;
+}
+
 /* Checks every field of @rq; NULL when all are fine, or what is wrong. */
 static const char *request_check(const struct sigv4_request *rq, struct sigv4_endpoint *ep)
 {
@@ -351,7 +371,7 @@ char *sigv4_presign(const struct sigv4_request *rq, struct sigv4_steps *steps, c
     const char *service = rq->service ? rq->service : "s3";
     struct sigv4_endpoint ep;
     struct arena a;
-    struct qparam *q;
+    struct sigv4_param *q;
     struct sbuf host, path, query, canon, sts, url;
     char iso[TIME_ISO_LEN], amz_date[17], date[9], hash[SIGV4_HEX_LEN + 1];
     char sig[SIGV4_HEX_LEN + 1], expires[21];
@@ -398,24 +418,20 @@ char *sigv4_presign(const struct sigv4_request *rq, struct sigv4_steps *steps, c
     if (rq->key)
         sigv4_uri_encode(&path, str_from(rq->key), true);
 
-    /* The query: the caller's parameters and the signature's, encoded, then sorted. */
+    /* The query: the caller's parameters and the signature's. */
     n = rq->n_params + AUTH_PARAMS;
     q = arena_alloc(&a, n * sizeof(*q));
-    for (size_t i = 0; i < rq->n_params; i++) {
-        q[i].name = encode_arena(&a, str_from(rq->params[i].name));
-        q[i].value = encode_arena(&a, str_from(rq->params[i].value));
-    }
+    if (rq->n_params)
+        memcpy(q, rq->params, rq->n_params * sizeof(*q));
     credential =
         arena_printf(&a, "%s/%s/%s/%s/aws4_request", rq->access_key, date, rq->region, service);
     i64_format(rq->expires, expires);
-    q[n - 5] = (struct qparam){ "X-Amz-Algorithm", "AWS4-HMAC-SHA256" };
-    q[n - 4] = (struct qparam){ "X-Amz-Credential", encode_arena(&a, str_from(credential)) };
-    q[n - 3] = (struct qparam){ "X-Amz-Date", amz_date };
-    q[n - 2] = (struct qparam){ "X-Amz-Expires", expires };
-    q[n - 1] = (struct qparam){ "X-Amz-SignedHeaders", "host" };
-    qsort(q, n, sizeof(*q), qparam_cmp);
-    for (size_t i = 0; i < n; i++)
-        sbuf_addf(&query, "%s%s=%s", i ? "&" : "", q[i].name, q[i].value);
+    q[n - 5] = (struct sigv4_param){ "X-Amz-Algorithm", "AWS4-HMAC-SHA256" };
+    q[n - 4] = (struct sigv4_param){ "X-Amz-Credential", credential };
+    q[n - 3] = (struct sigv4_param){ "X-Amz-Date", amz_date };
+    q[n - 2] = (struct sigv4_param){ "X-Amz-Expires", expires };
+    q[n - 1] = (struct sigv4_param){ "X-Amz-SignedHeaders", "host" };
+    sigv4_query_append(&query, q, n);
 
     sbuf_addf(&canon, "%s\n%s\n%s\nhost:%s\n\nhost\nUNSIGNED-PAYLOAD", rq->method, path.buf,
               query.buf, host.buf);

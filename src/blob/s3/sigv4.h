@@ -111,6 +111,13 @@ bool sigv4_key_is_valid(const char *key);
  */
 bool sigv4_uri_encode(struct sbuf *sb, struct str s, bool keep_slash);
 
+/**
+ * Appends the canonical query of @params: every name and value encoded as sigv4_uri_encode()
+ * does, the pairs sorted by name then value, written "name=value" (an empty value as "name=")
+ * and joined by '&'. Callers check the parameters' lengths first. False when @sb's cap is reached.
+ */
+bool sigv4_query_append(struct sbuf *sb, const struct sigv4_param *params, size_t n);
+
 /** Writes the signing key of @date ("YYYYMMDD"), @region and @service: kSigning, 32 bytes. */
 void sigv4_signing_key(struct str secret, const char *date, const char *region, const char *service,
                        uint8_t out[32]);
