@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: AGPL-3.0-or-later
 # A throwaway PostgreSQL cluster for tests, on 127.0.0.1 at a free port, kept entirely in DIR.
-# usage: scripts/pg.sh start DIR   prints the URL of its empty database consign_test
-#        scripts/pg.sh stop DIR    stops it and removes DIR
+# usage: scripts/pg.sh start DIR [PID]   prints the URL of its empty database consign_test;
+#                                        with PID, the server also stops when that process ends
+#        scripts/pg.sh stop DIR          stops it and removes DIR
 # `start` also writes the URL to DIR/url. It fails loudly (the end of the server log on stderr,
 # exit 1) when the server cannot start. As root the cluster runs as the user postgres, which
 # then owns DIR; DIR's parent directories must let that user through (/tmp does).
@@ -10,12 +11,13 @@
 set -eu
 
 usage() {
-  echo "usage: scripts/pg.sh start|stop DIR" >&2
+  echo "usage: scripts/pg.sh start DIR [PID] | stop DIR" >&2
   exit 2
 }
-[ $# -eq 2 ] || usage
+[ $# -eq 2 ] || [ $# -eq 3 ] || usage
 cmd=$1
 dir=$2
+owner_pid=${3:-}
 
 die() {
   echo "scripts/pg.sh: $*" >&2
@@ -85,6 +87,14 @@ start() {
   }
   url="postgres://postgres@127.0.0.1:$port/consign_test"
   echo "$url" >"$dir/url"
+  if [ -n "$owner_pid" ]; then
+    # Should the caller die without stopping the server (killed), this does it.
+    self=$(cd "$(dirname "$0")" && pwd)/pg.sh
+    (
+      while kill -0 "$owner_pid" 2>/dev/null; do sleep 2; done
+      "$self" stop "$dir"
+    ) </dev/null >/dev/null 2>&1 &
+  fi
   echo "$url"
 }
 
@@ -99,6 +109,6 @@ stop() {
 
 case "$cmd" in
   start) start ;;
-  stop) stop ;;
+  stop) [ -z "$owner_pid" ] || usage; stop ;;
   *) usage ;;
 esac

@@ -11,7 +11,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 pgdir=$(mktemp -d /tmp/consign-pg-XXXXXX)
 trap '"$root/scripts/pg.sh" stop "$pgdir"' EXIT
 trap 'exit 130' INT TERM
-if url=$("$root/scripts/pg.sh" start "$pgdir"); then
+if url=$("$root/scripts/pg.sh" start "$pgdir" $$); then
   export CONSIGN_TEST_DATABASE="$url"
 else
   echo "tests/run.sh: PostgreSQL did not start: the PostgreSQL tests will fail" >&2
