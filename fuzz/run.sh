@@ -15,7 +15,7 @@ build=${1:?usage: fuzz/run.sh BUILD_DIR SECONDS [TARGET...]}
 seconds=${2:?usage: fuzz/run.sh BUILD_DIR SECONDS [TARGET...]}
 shift 2
 here=$(cd "$(dirname "$0")" && pwd)
-targets=${*:-fuzz_router fuzz_json fuzz_iso8601 fuzz_credentials fuzz_request fuzz_zip fuzz_range}
+targets=${*:-fuzz_router fuzz_json fuzz_iso8601 fuzz_credentials fuzz_request fuzz_zip fuzz_range fuzz_s3}
 
 # Longest input per target: a path; a body; a date; a token (AUTH_TOKEN_MAX is 4096) or claims;
 # a request (a target past HTTP_URI_MAX, 100+ headers); names past ZIP_NAME_MAX and 64 entries.
