@@ -80,6 +80,7 @@ start() {
   osd_uuid=$(uuidgen)
   mon_port=$(free_port)
   rgw_port=$(free_port)
+  while [ "$rgw_port" = "$mon_port" ]; do rgw_port=$(free_port); done
   cat >"$C/ceph.conf" <<EOF
 [global]
 fsid = $fsid
