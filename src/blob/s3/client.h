@@ -98,8 +98,8 @@ struct s3_object {
 struct s3_client;
 
 /**
- * Makes a client of @cfg (copied; @cfg may be released afterwards). Initialises libcurl once
- * per process. Never NULL.
+ * Makes a client of @cfg as s3_cfg_parse() filled it (copied; @cfg may be released afterwards).
+ * Initialises libcurl once per process. Never NULL.
  */
 struct s3_client *s3_client_new(const struct s3_cfg *cfg);
 /** Frees @c (its secret wiped); accepts NULL. No call on @c may be running. */
