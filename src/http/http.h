@@ -86,12 +86,32 @@ struct resp_file {
 /** A response body produced piece by piece (a zip of a package). */
 struct resp_stream {
     uint64_t len; /* exact, known up front */
-    /** Fills @buf with up to @max bytes from @pos; bytes written, or -1 on an error. */
+    /**
+     * Fills @buf with up to @max bytes from @pos; bytes written, or -1 on an error. With a
+     * @waker, 0 means that nothing is ready yet: the connection waits, without a thread, until
+     * http_wake(); without one, 0 is an error.
+     */
     ssize_t (*read)(void *ctx, uint64_t pos, char *buf, size_t max);
     /** Releases @ctx; called exactly once. */
     void (*free)(void *ctx);
     void *ctx;
+    /** For bytes another thread produces (from http_waker_new()); NULL for bytes at hand. */
+    struct http_waker *waker;
 };
+
+/**
+ * Lets another thread tell the server that a stream has bytes ready (an object store's bytes,
+ * fetched by a thread of the handler's). Reference counted: http_waker_new() gives the caller
+ * one reference; a stream that names the waker holds another until the response is done.
+ * Thread-safe.
+ */
+struct http_waker;
+/** A waker for @rq's connection; NULL for a request not made by the HTTP server. */
+struct http_waker *http_waker_new(struct req *rq);
+/** Makes the server read the stream again (at once if its connection waits). */
+void http_wake(struct http_waker *w);
+/** Drops a reference; accepts NULL. */
+void http_waker_unref(struct http_waker *w);
 
 /** What a handler answers. */
 struct resp {
@@ -153,6 +173,8 @@ struct req {
     struct resp resp;
     /** The streamed body's destination (routes with .stream); NULL otherwise. */
     struct http_sink *sink;
+    /** The server's connection (opaque); NULL for a request made in-process. */
+    void *server_conn;
 };
 
 /** A compiled route table. Immutable after http_router_new(), so shared by every thread. */

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
@@ -28,6 +29,27 @@ struct http_server {
     atomic_int inflight;
     unsigned port;
     bool trust_forwarded;
+    /* The wakers of streams in flight, so that stopping can release their connections. */
+    pthread_mutex_t wakers_mu;
+    struct http_waker *wakers;
+    bool stopping;
+};
+
+/*
+ * A connection whose stream waits for bytes is suspended (it leaves MHD's event loop, holding
+ * no thread) and resumed by http_wake(). The flags, under @mu, close the race between a read
+ * that finds nothing and a wake that comes before the suspension.
+ */
+struct http_waker {
+    pthread_mutex_t mu;
+    atomic_int refs;
+    struct MHD_Connection *conn;
+    struct http_server *srv;
+    bool suspended; /* the connection waits for a wake */
+    bool pending;   /* woken while not suspended: read again before suspending */
+    bool closed;    /* the server is stopping: the stream fails */
+    bool listed;    /* in srv->wakers */
+    struct http_waker *prev, *next;
 };
 
 /* Most bytes of a refused body read and dropped before the connection is cut. */
@@ -40,6 +62,7 @@ struct conn_req {
     bool refused;       /* the answer was decided before the whole body was read */
     uint64_t discarded; /* bytes of a refused body read and dropped */
     struct http_server *srv;
+    struct MHD_Connection *conn;
 };
 
 struct collect {
@@ -114,16 +137,87 @@ static void forwarded_address(struct MHD_Connection *conn, char *out, size_t cap
 /* Block size of generated bodies (zips): big enough that the send calls stay few. */
 #define STREAM_BLOCK (256u << 10)
 
+struct http_waker *http_waker_new(struct req *rq)
+{
+    struct conn_req *cr = rq->server_conn;
+    struct http_waker *w;
+
+    if (!cr)
+        return NULL;
+    w = xcalloc(1, sizeof(*w));
+    pthread_mutex_init(&w->mu, NULL);
+    atomic_init(&w->refs, 1);
+    w->conn = cr->conn;
+    w->srv = cr->srv;
+    return w;
+}
+
+void http_waker_unref(struct http_waker *w)
+{
+    if (!w || atomic_fetch_sub(&w->refs, 1) != 1)
+        return;
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+}
+
+void http_wake(struct http_waker *w)
+{
+    pthread_mutex_lock(&w->mu);
+    if (w->suspended) {
+        w->suspended = false;
+        MHD_resume_connection(w->conn);
+    } else {
+        w->pending = true;
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* A stream's waker joins the server's list while its response lives (for http_server_stop). */
+static void waker_list(struct http_waker *w, bool add)
+{
+    struct http_server *srv = w->srv;
+
+    pthread_mutex_lock(&srv->wakers_mu);
+    if (add) {
+        w->next = srv->wakers;
+        if (srv->wakers)
+            srv->wakers->prev = w;
+        srv->wakers = w;
+        w->listed = true;
+        w->closed = srv->stopping;
+    } else if (w->listed) {
+        if (w->prev)
+            w->prev->next = w->next;
+        else
+            srv->wakers = w->next;
+        if (w->next)
+            w->next->prev = w->prev;
+        w->listed = false;
+    }
+    pthread_mutex_unlock(&srv->wakers_mu);
+}
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct resp_stream *s = cls;
-    ssize_t n = s->read(s->ctx, pos, buf, max);
+    struct http_waker *w = s->waker;
+    ssize_t n;
 
-    if (n < 0)
-        return MHD_CONTENT_READER_END_WITH_ERROR;
-    if (n == 0)
-        return MHD_CONTENT_READER_END_OF_STREAM;
-    return n;
+    if (!w) {
+        n = s->read(s->ctx, pos, buf, max);
+        return n > 0 ? n : MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    pthread_mutex_lock(&w->mu);
+    n = w->closed ? -1 : s->read(s->ctx, pos, buf, max);
+    if (n == 0 && !w->pending) {
+        /* Nothing yet: leave the event loop until http_wake() (the rule of MHD for a reader that
+         * has no data: suspend, then return 0). */
+        w->suspended = true;
+        MHD_suspend_connection(w->conn);
+    }
+    w->pending = false;
+    pthread_mutex_unlock(&w->mu);
+    return n < 0 ? MHD_CONTENT_READER_END_WITH_ERROR : n;
 }
 
 static void stream_free(void *cls)
@@ -131,6 +225,10 @@ static void stream_free(void *cls)
     struct resp_stream *s = cls;
 
     s->free(s->ctx);
+    if (s->waker) {
+        waker_list(s->waker, false);
+        http_waker_unref(s->waker);
+    }
     free(s);
 }
 
@@ -154,6 +252,10 @@ static struct MHD_Response *response_of(struct resp *resp)
         if (!r) {
             free(s);
             return NULL;
+        }
+        if (s->waker) {
+            atomic_fetch_add(&s->waker->refs, 1);
+            waker_list(s->waker, true);
         }
         resp->stream = NULL;
         return r;
@@ -205,7 +307,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
         cr = xcalloc(1, sizeof(*cr));
         cr->srv = srv;
+        cr->conn = conn;
         rq = &cr->rq;
+        rq->server_conn = cr;
         arena_init(&rq->arena);
         rq->method_name = arena_strdup(&rq->arena, method);
         rq->method = http_method_parse(str_from(method));
@@ -326,7 +430,8 @@ bool http_server_start(const struct http_server_opts *opts, const struct http_ap
     struct addrinfo *ai = NULL;
     struct http_server *srv = NULL;
     unsigned threads = opts->threads;
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags =
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     char port[16];
     const union MHD_DaemonInfo *info;
     int rc;
@@ -345,6 +450,7 @@ bool http_server_start(const struct http_server_opts *opts, const struct http_ap
         threads = n > 0 ? (unsigned)n : 1;
     }
     srv = xcalloc(1, sizeof(*srv));
+    pthread_mutex_init(&srv->wakers_mu, NULL);
     srv->app = app;
     srv->trust_forwarded = opts->trust_forwarded;
     srv->daemon = MHD_start_daemon(
@@ -395,6 +501,20 @@ void http_server_stop(struct http_server *s)
 {
     if (!s)
         return;
+    /* No connection may be suspended when MHD stops: streams still waiting fail now. */
+    pthread_mutex_lock(&s->wakers_mu);
+    s->stopping = true;
+    for (struct http_waker *w = s->wakers; w; w = w->next) {
+        pthread_mutex_lock(&w->mu);
+        w->closed = true;
+        if (w->suspended) {
+            w->suspended = false;
+            MHD_resume_connection(w->conn);
+        }
+        pthread_mutex_unlock(&w->mu);
+    }
+    pthread_mutex_unlock(&s->wakers_mu);
     MHD_stop_daemon(s->daemon);
+    pthread_mutex_destroy(&s->wakers_mu);
     free(s);
 }
