@@ -92,25 +92,34 @@ void api_jw_reply(struct req *rq, unsigned status, struct jw *w);
 /** Files in one package (all of them fit in one zip). */
 #define FILES_MAX_COUNT 100000
 #define FILES_NAME_MAX 1024
+/** Longest upload id a client may name (an object store makes them). */
+#define FILES_UPLOAD_ID_MAX 1024
 #define FILES_PATH_MAX 4096
 /** How long a blueprint's signed URL works. */
 #define FILES_URL_TTL_S (7 * 24 * 3600)
 
+/** Removes the bytes of file @f (and, in an object store, its unfinished upload); failures are
+ * logged and leave only unreachable space. */
+void api_file_bytes_remove(const struct api_env *env, const struct file *f);
 /** Writes a file object. */
 void api_file_write(struct jw *w, const struct file *f);
 /**
- * A signed storage URL (in the arena) for @method on file @file_id: "POST" initiates its upload,
- * "PUT" uploads part @part of upload @upload_id, "GET" downloads it.
+ * A URL (in the arena) through which a client moves the bytes of file @f: BLOB_URL_CREATE
+ * starts its upload, BLOB_URL_PART sends part @part of upload @upload_id, BLOB_URL_GET fetches
+ * it. consign's own signed storage routes for the embedded store, the object store's
+ * pre-signed URLs otherwise. NULL when the object store cannot sign one (logged).
  */
-char *api_storage_url(struct req *rq, const char *method, const char *file_id, uint32_t part,
+char *api_storage_url(struct req *rq, enum blob_url_kind kind, const struct file *f, uint32_t part,
                       const char *upload_id);
+/** Records that package @package_id was downloaded now (its usage_updated_at). */
+void api_download_recorded(struct req *rq, const char *package_id);
 /** A signed URL of the whole package as a zip. */
 char *api_storage_zip_url(struct req *rq, const char *package_id, bool windows);
 /** The ETag of a received part, without quotes. */
 void api_part_etag(const struct api_env *env, const char *file_id, const struct file_part *p,
                    char out[AUTH_SIG_LEN + 1]);
 /** Bytes of the zip of @files. */
-uint64_t api_zip_size(const struct file *files, size_t n, bool windows);
+uint64_t api_zip_size(const struct api_env *env, const struct file *files, size_t n, bool windows);
 
 /** Answers with one package object. */
 void api_package_reply(struct req *rq, unsigned status, const struct package *p);

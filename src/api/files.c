@@ -8,7 +8,9 @@
 #include "core/compat.h"
 #include "api/api.h"
 
+#define LOG_COMPONENT "api"
 #include "core/clock.h"
+#include "core/log.h"
 #include "json/jwrite.h"
 
 /* Checks the package token and loads the file of path parameter "file_id" of that package. */
@@ -18,6 +20,7 @@ struct file_ctx {
     struct file file;
     struct file_part *parts;
     size_t nparts;
+    const char **etags; /* of each of parts, without quotes */
     struct file *files;
     size_t nfiles;
 };
@@ -181,7 +184,11 @@ void api_files_create(struct req *rq)
         resp_error(rq, ERR_CONFLICT, "a package holds at most %d files", FILES_MAX_COUNT);
         return;
     }
-    url = api_storage_url(rq, "POST", c.file.id, 0, NULL);
+    url = api_storage_url(rq, BLOB_URL_CREATE, &c.file, 0, NULL);
+    if (!url) {
+        resp_error(rq, ERR_STORAGE_FAILED, NULL);
+        return;
+    }
     jw_init(&w, 64u << 10);
     jw_object_begin(&w);
     jw_key(&w, "file");
@@ -195,12 +202,56 @@ void api_files_create(struct req *rq)
 
 /* ---- part blueprints ---- */
 
+/* STORE_NONE when the file was deleted meanwhile. */
+static enum store_rc file_update_txn(struct store *s, void *vctx)
+{
+    return store_file_update(s, &((struct file_ctx *)vctx)->file);
+}
+
+/*
+ * Checks that @upload_id is the upload of the file. The embedded store made it when the client
+ * replayed the create blueprint. With an object store the client got it from the store, so the
+ * first id a client names is asked of the store and then recorded; a client that started over
+ * names a new one, which replaces the old (whose parts are dropped).
+ */
+static bool upload_known_or_reply(struct req *rq, struct file_ctx *c, const char *upload_id)
+{
+    struct blob *b = api_env(rq)->blob;
+    const char *old = c->file.upload_id;
+    struct blob_part *parts;
+    size_t n;
+    enum blob_rc brc;
+
+    if (old && strcmp(old, upload_id) == 0)
+        return true;
+    if (!blob_direct(b)) {
+        resp_error(rq, ERR_INVALID_FIELD, "upload_id: not the upload of this file");
+        return false;
+    }
+    brc = blob_upload_parts(b, c->file.id, upload_id, c->a, &parts, &n);
+    if (brc == BLOB_MISSING) {
+        resp_error(rq, ERR_INVALID_FIELD, "upload_id: not an upload of this file");
+        return false;
+    }
+    if (brc != BLOB_OK) {
+        resp_error(rq, ERR_STORAGE_FAILED, NULL);
+        return false;
+    }
+    c->file.upload_id = arena_strdup(c->a, upload_id);
+    c->file.updated_at = clock_now_ms();
+    if (api_run_or_reply(rq, "files.upload", STORE_WRITE, file_update_txn, c) < 0)
+        return false;
+    if (old)
+        (void)blob_upload_abort(b, c->file.id, old);
+    return true;
+}
+
 void api_files_blueprints(struct req *rq)
 {
     struct file_ctx c = { .a = &rq->arena };
     char *upload_id = NULL;
     const struct jspec spec[] = {
-        JSPEC_STR("upload_id", &upload_id, JSPEC_REQUIRED | JSPEC_NONEMPTY, 64),
+        JSPEC_STR("upload_id", &upload_id, JSPEC_REQUIRED | JSPEC_NONEMPTY, FILES_UPLOAD_ID_MAX),
         JSPEC_END,
     };
     struct str v;
@@ -227,15 +278,19 @@ void api_files_blueprints(struct req *rq)
         resp_error(rq, ERR_CONFLICT, "the file is already finalized");
         return;
     }
-    if (!c.file.upload_id || strcmp(c.file.upload_id, upload_id) != 0) {
-        resp_error(rq, ERR_INVALID_FIELD, "upload_id: not the upload of this file");
+    if (!upload_known_or_reply(rq, &c, upload_id))
         return;
-    }
-    jw_init(&w, count * 1024 + 1024);
+    jw_init(&w, count * 2048 + 1024);
     jw_array_begin(&w);
     for (uint64_t k = 0; k < count; k++) {
-        char *url = api_storage_url(rq, "PUT", c.file.id, (uint32_t)(start + k + 1), upload_id);
+        char *url =
+            api_storage_url(rq, BLOB_URL_PART, &c.file, (uint32_t)(start + k + 1), upload_id);
 
+        if (!url) {
+            jw_release(&w);
+            resp_error(rq, ERR_STORAGE_FAILED, NULL);
+            return;
+        }
         write_blueprint(&w, url, "PUT", false);
     }
     jw_array_end(&w);
@@ -249,12 +304,6 @@ static enum store_rc parts_txn(struct store *s, void *vctx)
     struct file_ctx *c = vctx;
 
     return store_file_parts_list(s, c->file.id, c->a, &c->parts, &c->nparts);
-}
-
-/* STORE_NONE when the file was deleted meanwhile. */
-static enum store_rc file_update_txn(struct store *s, void *vctx)
-{
-    return store_file_update(s, &((struct file_ctx *)vctx)->file);
 }
 
 /* The part number of a chunk_extras entry: partNumber or part_number, number or string. */
@@ -286,6 +335,52 @@ static struct str etag_bare(const char *s)
 }
 
 /*
+ * The parts received of the file's upload, in number order, with the ETag each was answered:
+ * from the database for the embedded store, from the object store otherwise.
+ */
+static bool received_or_reply(struct req *rq, struct file_ctx *c)
+{
+    const struct api_env *env = api_env(rq);
+    struct blob_part *bp;
+    size_t n;
+
+    if (!blob_direct(env->blob)) {
+        if (api_run_or_reply(rq, "files.parts", STORE_READ, parts_txn, c) < 0)
+            return false;
+        c->etags = arena_alloc(c->a, (c->nparts + 1) * sizeof(*c->etags));
+        for (size_t i = 0; i < c->nparts; i++) {
+            char *want = arena_alloc(c->a, AUTH_SIG_LEN + 1);
+
+            api_part_etag(env, c->file.id, &c->parts[i], want);
+            c->etags[i] = want;
+        }
+        return true;
+    }
+    switch (c->file.upload_id
+                ? blob_upload_parts(env->blob, c->file.id, c->file.upload_id, c->a, &bp, &n)
+                : BLOB_MISSING) {
+    case BLOB_OK:
+        break;
+    case BLOB_MISSING:
+        resp_error(rq, ERR_INVALID_FIELD, "chunk_extras: the upload of this file has no parts");
+        return false;
+    default:
+        resp_error(rq, ERR_STORAGE_FAILED, NULL);
+        return false;
+    }
+    c->nparts = n;
+    c->parts = arena_alloc(c->a, (n + 1) * sizeof(*c->parts));
+    c->etags = arena_alloc(c->a, (n + 1) * sizeof(*c->etags));
+    for (size_t i = 0; i < n; i++) {
+        struct str e = etag_bare(bp[i].etag);
+
+        c->parts[i] = (struct file_part){ .part = bp[i].number, .size = (int64_t)bp[i].size };
+        c->etags[i] = arena_strndup(c->a, e.ptr, e.len);
+    }
+    return true;
+}
+
+/*
  * Checks a finalize request's part list against the parts received: every part 1..n named
  * once, each with the ETag the client got for it, under the file's own upload. Reads the parts
  * into @c; their number in *@n.
@@ -293,7 +388,6 @@ static struct str etag_bare(const char *s)
 static bool extras_or_reply(struct req *rq, struct file_ctx *c, json_t *extras, json_t *fextras,
                             uint64_t *n)
 {
-    const struct api_env *env = api_env(rq);
     json_t *upload = fextras ? json_object_get(fextras, "upload_id") : NULL;
     bool *seen;
 
@@ -311,15 +405,15 @@ static bool extras_or_reply(struct req *rq, struct file_ctx *c, json_t *extras, 
         resp_error(rq, ERR_INVALID_FIELD, "chunk_extras: at most %d parts", FILES_MAX_CHUNK_COUNT);
         return false;
     }
-    if (api_run_or_reply(rq, "files.parts", STORE_READ, parts_txn, c) < 0)
+    if (!received_or_reply(rq, c))
         return false;
     seen = arena_alloc(&rq->arena, *n + 1);
     memset(seen, 0, *n + 1);
     for (size_t i = 0; i < *n; i++) {
         json_t *e = json_array_get(extras, i), *tag = json_object_get(e, "etag");
+        const char *want;
         uint64_t part;
         const struct file_part *p;
-        char want[AUTH_SIG_LEN + 1];
 
         if (!tag)
             tag = json_object_get(e, "ETag");
@@ -333,13 +427,13 @@ static bool extras_or_reply(struct req *rq, struct file_ctx *c, json_t *extras, 
         }
         seen[part] = true;
         p = part <= c->nparts && c->parts[part - 1].part == part ? &c->parts[part - 1] : NULL;
+        want = p ? c->etags[part - 1] : NULL;
         if (!p) {
             resp_error(rq, ERR_INVALID_FIELD,
                        "chunk_extras: part %llu was not received; send it again",
                        (unsigned long long)part);
             return false;
         }
-        api_part_etag(env, c->file.id, p, want);
         if (!str_eq(etag_bare(json_string_value(tag)), str_from(want))) {
             resp_error(rq, ERR_INVALID_FIELD,
                        "chunk_extras: the etag of part %llu is not that of the part received; "
@@ -349,6 +443,51 @@ static bool extras_or_reply(struct req *rq, struct file_ctx *c, json_t *extras, 
         }
     }
     return true;
+}
+
+/*
+ * Makes the @n parts the file's bytes, @total in all. The embedded store moves in the parts that
+ * arrived before their place was known and seals the length; an object store completes the
+ * multipart upload, and the object it made must have the size the parts add up to.
+ */
+static bool bytes_joined_or_reply(struct req *rq, struct file_ctx *c, uint64_t n, uint64_t layout,
+                                  uint64_t total)
+{
+    struct blob *b = api_env(rq)->blob;
+    struct blob_part *list;
+    uint64_t size = 0;
+    enum blob_rc brc;
+
+    if (!blob_direct(b)) {
+        for (size_t i = 0; i < n; i++)
+            if (c->parts[i].side &&
+                blob_part_place(b, c->file.id, c->parts[i].part, (uint64_t)i * layout) != BLOB_OK)
+                goto failed;
+        if (blob_file_seal(b, c->file.id, total) != BLOB_OK)
+            goto failed;
+        return true;
+    }
+    list = arena_alloc(c->a, (n + 1) * sizeof(*list));
+    for (size_t i = 0; i < n; i++) {
+        list[i].number = c->parts[i].part;
+        list[i].size = (uint64_t)c->parts[i].size;
+        snprintf(list[i].etag, sizeof(list[i].etag), "\"%s\"", c->etags[i]);
+    }
+    brc = blob_upload_complete(b, c->file.id, c->file.upload_id, list, n, &size);
+    if (brc == BLOB_SHORT || brc == BLOB_MISSING) {
+        resp_error(rq, ERR_INVALID_FIELD,
+                   "chunk_extras: the object store refused these parts; send them again");
+        return false;
+    }
+    if (brc != BLOB_OK)
+        goto failed;
+    if (size == total)
+        return true;
+    LOG_AT(LOG_LEVEL_ERROR, rq->rid, "file %s: the object store made %llu bytes of %llu",
+           c->file.id, (unsigned long long)size, (unsigned long long)total);
+failed:
+    resp_error(rq, ERR_STORAGE_FAILED, NULL);
+    return false;
 }
 
 void api_files_finalize(struct req *rq)
@@ -363,7 +502,6 @@ void api_files_finalize(struct req *rq)
         SIZE_FIELDS(&size, &has_size, &chunk),
         JSPEC_END,
     };
-    struct api_env const *env = api_env(rq);
     enum store_rc rc;
     uint64_t n = 0, total = 0, layout;
     uint32_t crc = 0;
@@ -419,17 +557,8 @@ void api_files_finalize(struct req *rq)
                    (unsigned long long)layout);
         return;
     }
-    /* Parts that arrived before their place was known move in now; then the length is sealed. */
-    for (size_t i = 0; i < n; i++)
-        if (c.parts[i].side && blob_part_place(env->blob, c.file.id, c.parts[i].part,
-                                               (uint64_t)i * layout) != BLOB_OK) {
-            resp_error(rq, ERR_STORAGE_FAILED, NULL);
-            return;
-        }
-    if (blob_file_seal(env->blob, c.file.id, total) != BLOB_OK) {
-        resp_error(rq, ERR_STORAGE_FAILED, NULL);
+    if (!bytes_joined_or_reply(rq, &c, n, layout, total))
         return;
-    }
     c.file.done = true;
     c.file.size = (int64_t)total;
     c.file.chunk_size = (int64_t)layout;
@@ -450,6 +579,14 @@ reply:
 
 /* ---- delete a file ---- */
 
+void api_file_bytes_remove(const struct api_env *env, const struct file *f)
+{
+    /* An object store keeps the parts of an unfinished upload until it is aborted. */
+    if (blob_direct(env->blob) && !f->done && f->upload_id)
+        (void)blob_upload_abort(env->blob, f->id, f->upload_id);
+    (void)blob_file_remove(env->blob, f->id);
+}
+
 static enum store_rc delete_txn(struct store *s, void *vctx)
 {
     struct file_ctx *c = vctx;
@@ -467,7 +604,7 @@ void api_files_delete(struct req *rq)
         api_run_or_reply(rq, "files.delete", STORE_WRITE, delete_txn, &c) < 0)
         return;
     /* The record goes first: bytes without a record are garbage, never served. */
-    (void)blob_file_remove(api_env(rq)->blob, c.file.id);
+    api_file_bytes_remove(api_env(rq), &c.file);
     resp_empty(rq, 204);
 }
 
@@ -498,7 +635,7 @@ void api_files_list(struct req *rq)
                 .kind = windows ? "zip_windows" : "zip_mac",
                 .name = arena_printf(&rq->arena, "%s.zip", c.pkg.name),
                 .path = "",
-                .size = (int64_t)api_zip_size(c.files, c.nfiles, windows),
+                .size = (int64_t)api_zip_size(api_env(rq), c.files, c.nfiles, windows),
                 .last_modified = c.pkg.updated_at,
                 .done = true,
                 .created_at = c.pkg.updated_at,
@@ -530,9 +667,16 @@ void api_files_download(struct req *rq)
                                     "only a finalized package can be downloaded"))
         return;
     if (c.file.id[0])
-        url = api_storage_url(rq, "GET", c.file.id, 0, NULL);
+        url = api_storage_url(rq, BLOB_URL_GET, &c.file, 0, NULL);
     else
         url = api_storage_zip_url(rq, c.pkg.id, str_eq_cstr(fid, "zip_windows"));
+    if (!url) {
+        resp_error(rq, ERR_STORAGE_FAILED, NULL);
+        return;
+    }
+    /* The object store does not tell when a download ends: handing out its URL counts. */
+    if (c.file.id[0] && blob_direct(api_env(rq)->blob))
+        api_download_recorded(rq, c.pkg.id);
     jw_init(&w, 8192);
     write_blueprint(&w, url, "GET", false);
     api_jw_reply(rq, 200, &w);

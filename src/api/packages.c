@@ -726,7 +726,7 @@ void api_package_delete(struct req *rq)
         store_run(s, "packages.files", STORE_READ, files_txn, &c) < 0)
         return;
     for (size_t i = 0; i < c.nfiles; i++)
-        (void)blob_file_remove(api_env(rq)->blob, c.files[i].id);
+        api_file_bytes_remove(api_env(rq), &c.files[i]);
 }
 
 static void move_one(struct req *rq, enum package_state from, enum package_state to)

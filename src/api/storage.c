@@ -10,12 +10,16 @@
 #include "api/api.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/clock.h"
 #include "core/log.h"
 #include "zip/zip.h"
+
+#include <zlib.h>
 
 _Static_assert(FILES_MAX_COUNT <= ZIP_ENTRIES_MAX, "every package must fit in one zip");
 
@@ -28,24 +32,78 @@ static char *signed_text(struct arena *a, const char *method, const char *id, ui
                         (long long)expires);
 }
 
-char *api_storage_url(struct req *rq, const char *method, const char *file_id, uint32_t part,
+/* Content-Disposition with a name safe in a header, and the exact name for those who read it. */
+static char *disposition(struct arena *a, const char *name)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(name) > 1024 ? 1024 : strlen(name);
+    char *ascii = arena_alloc(a, n + 1), *pct = arena_alloc(a, 3 * n + 1);
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)name[i];
+
+        ascii[i] = ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\' || ch == '/' || ch == ';'
+                       ? '_'
+                       : (char)ch;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            ch == '.' || ch == '-' || ch == '_') {
+            pct[k++] = (char)ch;
+        } else {
+            pct[k++] = '%';
+            pct[k++] = hex[ch >> 4];
+            pct[k++] = hex[ch & 15];
+        }
+    }
+    ascii[n] = '\0';
+    pct[k] = '\0';
+    return arena_printf(a, "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii, pct);
+}
+
+static void add_disposition(struct req *rq, const char *name)
+{
+    resp_header_add(rq, "Content-Disposition", disposition(&rq->arena, name));
+}
+
+/* The object store's pre-signed URL, copied into the request's arena. */
+static char *direct_url(struct req *rq, enum blob_url_kind kind, const struct file *f,
+                        uint32_t part, const char *upload_id)
+{
+    const struct api_env *env = api_env(rq);
+    char *url = blob_url(env->blob, kind, f->id, part, upload_id,
+                         kind == BLOB_URL_GET ? disposition(&rq->arena, f->name) : NULL,
+                         clock_now_ms() / 1000, FILES_URL_TTL_S);
+    char *out = url ? arena_strdup(&rq->arena, url) : NULL;
+
+    free(url);
+    return out;
+}
+
+char *api_storage_url(struct req *rq, enum blob_url_kind kind, const struct file *f, uint32_t part,
                       const char *upload_id)
 {
+    static const char *const methods[] = {
+        [BLOB_URL_CREATE] = "POST",
+        [BLOB_URL_PART] = "PUT",
+        [BLOB_URL_GET] = "GET",
+    };
     const struct api_env *env = api_env(rq);
     int64_t expires = clock_now_ms() / 1000 + FILES_URL_TTL_S;
     char sig[AUTH_SIG_LEN + 1];
 
-    auth_url_sign(env->secret, signed_text(&rq->arena, method, file_id, part, upload_id, expires),
-                  sig);
-    if (strcmp(method, "POST") == 0)
+    if (blob_direct(env->blob))
+        return direct_url(rq, kind, f, part, upload_id);
+    auth_url_sign(env->secret,
+                  signed_text(&rq->arena, methods[kind], f->id, part, upload_id, expires), sig);
+    if (kind == BLOB_URL_CREATE)
         return arena_printf(&rq->arena, "%s/storage/files/%s?uploads&expires=%lld&sig=%s",
-                            env->public_url, file_id, (long long)expires, sig);
-    if (strcmp(method, "PUT") == 0)
+                            env->public_url, f->id, (long long)expires, sig);
+    if (kind == BLOB_URL_PART)
         return arena_printf(&rq->arena,
                             "%s/storage/files/%s?partNumber=%u&uploadId=%s&expires=%lld&sig=%s",
-                            env->public_url, file_id, part, upload_id, (long long)expires, sig);
+                            env->public_url, f->id, part, upload_id, (long long)expires, sig);
     return arena_printf(&rq->arena, "%s/storage/files/%s?expires=%lld&sig=%s", env->public_url,
-                        file_id, (long long)expires, sig);
+                        f->id, (long long)expires, sig);
 }
 
 static const char *zip_kind(bool windows)
@@ -130,6 +188,16 @@ static bool load_or_reply(struct req *rq, struct storage_ctx *c)
 
 /* ---- initiate ---- */
 
+/* The file routes serve the embedded store only: with an object store, clients move bytes with
+ * its own pre-signed URLs and these routes do not exist. */
+static bool embedded_or_reply(struct req *rq)
+{
+    if (!blob_direct(api_env(rq)->blob))
+        return true;
+    resp_error(rq, ERR_NOT_FOUND, "this server keeps no file bytes: use the URLs the API gives");
+    return false;
+}
+
 static enum store_rc initiate_txn(struct store *s, void *vctx)
 {
     struct storage_ctx *c = vctx;
@@ -148,7 +216,7 @@ void api_storage_initiate(struct req *rq)
     struct storage_ctx c = { .a = &rq->arena };
     enum store_rc rc;
 
-    if (!api_id_param_or_reply(rq, "file_id", c.file.id) ||
+    if (!embedded_or_reply(rq) || !api_id_param_or_reply(rq, "file_id", c.file.id) ||
         !signature_or_reply(rq, "POST", c.file.id, 0, NULL) || !load_or_reply(rq, &c) ||
         !api_package_state_or_reply(rq, &c.pkg, PACKAGE_STATE_BIT(PACKAGE_NEW),
                                     "its files can no longer be uploaded"))
@@ -290,7 +358,7 @@ void api_storage_part(struct req *rq)
     enum blob_rc brc;
     char *upload_id;
 
-    if (!api_id_param_or_reply(rq, "file_id", c.file.id))
+    if (!embedded_or_reply(rq) || !api_id_param_or_reply(rq, "file_id", c.file.id))
         return;
     if (!req_query(rq, "partNumber", &v) || !str_to_u64(v, FILES_MAX_CHUNK_COUNT, &part) ||
         part == 0 || !req_query(rq, "uploadId", &upload) || upload.len > 64) {
@@ -377,44 +445,26 @@ static enum store_rc touch_txn(struct store *s, void *vctx)
     return store_package_update(s, &c->pkg);
 }
 
-/* A download finished: the package records when it was last used. */
-static void download_sent(struct req *rq)
+static void record_download(struct req *rq, struct storage_ctx *c)
 {
-    struct storage_ctx *c = rq->resp.on_sent_ctx;
     struct store *s = api_store(api_env(rq));
 
     if (s && store_run(s, "storage.usage", STORE_WRITE, touch_txn, c) < 0)
         LOG_AT(LOG_LEVEL_WARN, rq->rid, "could not record the download of package %s", c->pkg.id);
 }
 
-/* Content-Disposition with a name safe in a header, and the exact name for those who read it. */
-static void add_disposition(struct req *rq, const char *name)
+/* A download finished: the package records when it was last used. */
+static void download_sent(struct req *rq)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    size_t n = strlen(name) > 1024 ? 1024 : strlen(name);
-    char *ascii = arena_alloc(&rq->arena, n + 1), *pct = arena_alloc(&rq->arena, 3 * n + 1);
-    size_t k = 0;
+    record_download(rq, rq->resp.on_sent_ctx);
+}
 
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)name[i];
+void api_download_recorded(struct req *rq, const char *package_id)
+{
+    struct storage_ctx c = { .a = &rq->arena };
 
-        ascii[i] = ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\' || ch == '/' || ch == ';'
-                       ? '_'
-                       : (char)ch;
-        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-            ch == '.' || ch == '-' || ch == '_') {
-            pct[k++] = (char)ch;
-        } else {
-            pct[k++] = '%';
-            pct[k++] = hex[ch >> 4];
-            pct[k++] = hex[ch & 15];
-        }
-    }
-    ascii[n] = '\0';
-    pct[k] = '\0';
-    resp_header_add(
-        rq, "Content-Disposition",
-        arena_printf(&rq->arena, "attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii, pct));
+    memcpy(c.pkg.id, package_id, sizeof(c.pkg.id));
+    record_download(rq, &c);
 }
 
 static bool downloadable_or_reply(struct req *rq, const struct package *p)
@@ -438,7 +488,7 @@ void api_storage_get(struct req *rq)
     int fd;
 
     *c = (struct storage_ctx){ .a = &rq->arena };
-    if (!api_id_param_or_reply(rq, "file_id", c->file.id) ||
+    if (!embedded_or_reply(rq) || !api_id_param_or_reply(rq, "file_id", c->file.id) ||
         !signature_or_reply(rq, "GET", c->file.id, 0, NULL) || !load_or_reply(rq, c) ||
         !downloadable_or_reply(rq, &c->pkg))
         return;
@@ -528,7 +578,9 @@ static void zip_stream_free(void *ctx)
     free(z);
 }
 
-static struct zip_plan *plan_of(const struct file *files, size_t n, bool windows)
+/* The plan of a package's zip. Files in an object store were never read by consign: their CRCs
+ * come later (a data descriptor each), computed while the archive streams. */
+static struct zip_plan *plan_of(const struct file *files, size_t n, bool windows, bool crc_later)
 {
     struct zip_entry *e = xcalloc(n ? n : 1, sizeof(*e));
     struct zip_plan *p;
@@ -538,6 +590,7 @@ static struct zip_plan *plan_of(const struct file *files, size_t n, bool windows
             .name = zip_entry_name(files[i].path, files[i].name, windows),
             .size = (uint64_t)files[i].size,
             .crc32 = files[i].crc32,
+            .crc_later = crc_later,
             .mtime_ms = files[i].last_modified,
             .ctx = (void *)(uintptr_t)i,
         };
@@ -549,13 +602,259 @@ static struct zip_plan *plan_of(const struct file *files, size_t n, bool windows
     return p;
 }
 
-uint64_t api_zip_size(const struct file *files, size_t n, bool windows)
+uint64_t api_zip_size(const struct api_env *env, const struct file *files, size_t n, bool windows)
 {
-    struct zip_plan *p = plan_of(files, n, windows);
+    struct zip_plan *p = plan_of(files, n, windows, blob_direct(env->blob));
     uint64_t size = p ? zip_plan_size(p) : 0;
 
     zip_plan_free(p);
     return size;
+}
+
+/*
+ * The zip of files in an object store. Their bytes come from ranged GETs, which block for as long
+ * as the store takes, so they are fetched on a thread of the download's own into a small buffer;
+ * the HTTP thread only copies out of it, and the connection waits without a thread while it is
+ * empty (http_waker). The thread computes each file's CRC-32 as its bytes go by; a range that
+ * starts inside a file reads that file once more for its CRC when the CRC must be written.
+ * Memory per download: the buffer and one step of the archive.
+ */
+#define PIPE_BUF_SIZE (2u << 20)
+#define PIPE_STEP (4u << 20)
+
+struct pipe_file {
+    char id[ID_LEN + 1];
+    uint64_t size;
+    uint64_t crc_at; /* bytes from the start whose CRC is in crc */
+    uint32_t crc;
+};
+
+struct zip_pipe {
+    atomic_int refs; /* the thread and the response */
+    pthread_mutex_t mu;
+    pthread_cond_t room; /* the buffer has room, or the download is gone */
+    uint8_t *buf;
+    size_t head, len; /* the bytes ready: len of them from head, wrapping */
+    bool done, failed, gone;
+    struct http_waker *waker;
+    struct blob *blob;
+    struct zip_plan *plan;
+    uint64_t from, end; /* archive bytes of this answer */
+    struct pipe_file *files;
+    size_t nfiles;
+    char rid[48];
+};
+
+static void pipe_unref(struct zip_pipe *z)
+{
+    if (atomic_fetch_sub(&z->refs, 1) != 1)
+        return;
+    http_waker_unref(z->waker);
+    zip_plan_free(z->plan);
+    pthread_cond_destroy(&z->room);
+    pthread_mutex_destroy(&z->mu);
+    free(z->files);
+    free(z->buf);
+    free(z);
+}
+
+struct pipe_sink {
+    uint8_t *to;
+    size_t at, cap;
+    struct pipe_file *f; /* whose CRC follows, or NULL */
+};
+
+static bool pipe_take(void *ctx, const void *p, size_t n)
+{
+    struct pipe_sink *k = ctx;
+
+    if (k->to) {
+        if (n > k->cap - k->at)
+            return false;
+        memcpy(k->to + k->at, p, n);
+        k->at += n;
+    }
+    if (k->f) {
+        k->f->crc = (uint32_t)crc32(k->f->crc, p, (uInt)n);
+        k->f->crc_at += n;
+    }
+    return true;
+}
+
+static ssize_t pipe_data(void *cls, void *entry_ctx, uint64_t off, void *buf, size_t n)
+{
+    struct zip_pipe *z = cls;
+    struct pipe_file *f = &z->files[(uintptr_t)entry_ctx];
+    struct pipe_sink k = { .to = buf, .cap = n, .f = off == f->crc_at ? f : NULL };
+
+    if (n == 0)
+        return 0;
+    if (blob_read(z->blob, f->id, off, off + n - 1, pipe_take, &k) != BLOB_OK || k.at != n)
+        return -1;
+    return (ssize_t)n;
+}
+
+static bool pipe_crc(void *cls, void *entry_ctx, uint32_t *crc)
+{
+    struct zip_pipe *z = cls;
+    struct pipe_file *f = &z->files[(uintptr_t)entry_ctx];
+
+    if (f->crc_at != f->size) {
+        /* The answer started inside this file, or after it: read it once for its CRC. */
+        struct pipe_sink k = { .f = f };
+
+        f->crc = 0;
+        f->crc_at = 0;
+        if (f->size > 0 && blob_read(z->blob, f->id, 0, f->size - 1, pipe_take, &k) != BLOB_OK)
+            return false;
+    }
+    *crc = f->crc;
+    return f->crc_at == f->size;
+}
+
+/* Puts @n bytes into the buffer, waiting for room; false when the download is gone. */
+static bool pipe_put(struct zip_pipe *z, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        size_t k;
+
+        pthread_mutex_lock(&z->mu);
+        while (z->len == PIPE_BUF_SIZE && !z->gone)
+            pthread_cond_wait(&z->room, &z->mu);
+        if (z->gone) {
+            pthread_mutex_unlock(&z->mu);
+            return false;
+        }
+        {
+            size_t tail = (z->head + z->len) % PIPE_BUF_SIZE;
+
+            k = PIPE_BUF_SIZE - z->len; /* room */
+            k = k < PIPE_BUF_SIZE - tail ? k : PIPE_BUF_SIZE - tail;
+            k = k < n ? k : n;
+            memcpy(z->buf + tail, p, k);
+            z->len += k;
+        }
+        pthread_mutex_unlock(&z->mu);
+        http_wake(z->waker);
+        p += k;
+        n -= k;
+    }
+    return true;
+}
+
+static void *pipe_main(void *arg)
+{
+    struct zip_pipe *z = arg;
+    uint8_t *step = xmalloc(PIPE_STEP);
+    bool ok = true;
+
+    log_set_request(z->rid);
+    for (uint64_t pos = z->from; ok && pos < z->end;) {
+        size_t want = z->end - pos < PIPE_STEP ? (size_t)(z->end - pos) : PIPE_STEP;
+        ssize_t n = zip_plan_read_crc(z->plan, pos, step, want, pipe_data, pipe_crc, z);
+
+        ok = n > 0 && pipe_put(z, step, (size_t)n);
+        pos += n > 0 ? (uint64_t)n : 0;
+    }
+    free(step);
+    pthread_mutex_lock(&z->mu);
+    if (!ok && !z->gone)
+        LOG_WARN("the zip could not be read from the object store; the download ends broken");
+    z->done = true;
+    z->failed = !ok;
+    pthread_mutex_unlock(&z->mu);
+    http_wake(z->waker);
+    log_set_request(NULL);
+    pipe_unref(z);
+    return NULL;
+}
+
+/* On the HTTP thread: what is ready, 0 when nothing is yet, -1 when the thread failed. */
+static ssize_t pipe_read(void *ctx, uint64_t pos, char *buf, size_t max)
+{
+    struct zip_pipe *z = ctx;
+    size_t n = 0;
+
+    (void)pos;
+    pthread_mutex_lock(&z->mu);
+    if (z->len == 0 && z->failed) {
+        pthread_mutex_unlock(&z->mu);
+        return -1;
+    }
+    while (n < max && z->len > 0) {
+        size_t run = PIPE_BUF_SIZE - z->head;
+
+        run = run < z->len ? run : z->len;
+        run = run < max - n ? run : max - n;
+        memcpy(buf + n, z->buf + z->head, run);
+        z->head = (z->head + run) % PIPE_BUF_SIZE;
+        z->len -= run;
+        n += run;
+    }
+    pthread_cond_signal(&z->room);
+    pthread_mutex_unlock(&z->mu);
+    return (ssize_t)n;
+}
+
+static void pipe_free(void *ctx)
+{
+    struct zip_pipe *z = ctx;
+
+    pthread_mutex_lock(&z->mu);
+    z->gone = true;
+    pthread_cond_signal(&z->room);
+    pthread_mutex_unlock(&z->mu);
+    pipe_unref(z);
+}
+
+/* Starts the thread of an object store's zip and answers with its stream; false when it cannot
+ * (the plan is freed either way). */
+static bool pipe_start(struct req *rq, struct storage_ctx *c, struct zip_plan *plan, uint64_t from,
+                       uint64_t len, unsigned status)
+{
+    struct http_waker *w = http_waker_new(rq);
+    struct zip_pipe *z;
+    struct resp_stream rs;
+    pthread_attr_t attr;
+    pthread_t th;
+    int err;
+
+    if (!w) {
+        zip_plan_free(plan);
+        return false;
+    }
+    z = xcalloc(1, sizeof(*z));
+    atomic_init(&z->refs, 2);
+    pthread_mutex_init(&z->mu, NULL);
+    pthread_cond_init(&z->room, NULL);
+    z->buf = xmalloc(PIPE_BUF_SIZE);
+    z->waker = w;
+    z->blob = api_env(rq)->blob;
+    z->plan = plan;
+    z->from = from;
+    z->end = from + len;
+    z->nfiles = c->nfiles;
+    z->files = xcalloc(c->nfiles ? c->nfiles : 1, sizeof(*z->files));
+    for (size_t i = 0; i < c->nfiles; i++) {
+        memcpy(z->files[i].id, c->files[i].id, sizeof(z->files[i].id));
+        z->files[i].size = (uint64_t)c->files[i].size;
+    }
+    snprintf(z->rid, sizeof(z->rid), "%s", rq->rid);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    err = pthread_create(&th, &attr, pipe_main, z);
+    pthread_attr_destroy(&attr);
+    if (err != 0) {
+        LOG_AT(LOG_LEVEL_ERROR, rq->rid, "cannot start a zip thread: %s", strerror(err));
+        z->refs = 1;
+        pipe_unref(z);
+        return false;
+    }
+    rs = (struct resp_stream){
+        .len = len, .read = pipe_read, .free = pipe_free, .ctx = z, .waker = w
+    };
+    resp_stream(rq, status, "application/zip", &rs);
+    return true;
 }
 
 static enum store_rc zip_txn(struct store *s, void *vctx)
@@ -575,10 +874,12 @@ void api_storage_zip(struct req *rq)
     struct str kind = req_param(rq, "kind");
     bool windows = str_eq_cstr(kind, "zip_windows");
     struct resp_stream rs;
+    struct zip_plan *plan;
     struct zip_src *z;
     uint64_t from, len, size;
     unsigned status;
     enum store_rc rc;
+    bool direct;
 
     *c = (struct storage_ctx){ .a = &rq->arena };
     if (!windows && !str_eq_cstr(kind, "zip_mac")) {
@@ -597,29 +898,37 @@ void api_storage_zip(struct req *rq)
     }
     if (!downloadable_or_reply(rq, &c->pkg))
         return;
-    z = xcalloc(1, sizeof(*z));
-    z->plan = plan_of(c->files, c->nfiles, windows);
-    z->blob = api_env(rq)->blob;
-    z->files = c->files;
-    z->fd = -1;
-    if (!z->plan) {
-        zip_stream_free(z);
+    direct = blob_direct(api_env(rq)->blob);
+    plan = plan_of(c->files, c->nfiles, windows, direct);
+    if (!plan) {
         resp_error(rq, ERR_CONFLICT,
                    "the package has too many files or folders to be served as one zip; "
                    "download its files one by one");
         return;
     }
-    size = zip_plan_size(z->plan);
+    size = zip_plan_size(plan);
     if (!http_range_answer(rq, size, &from, &len, &status)) {
-        zip_stream_free(z);
+        zip_plan_free(plan);
         return;
     }
-    z->base = from;
-    z->len = len;
-    rs = (struct resp_stream){
-        .len = len, .read = zip_stream_read, .free = zip_stream_free, .ctx = z
-    };
-    resp_stream(rq, status, "application/zip", &rs);
+    if (direct) {
+        if (!pipe_start(rq, c, plan, from, len, status)) {
+            resp_error(rq, ERR_STORAGE_FAILED, NULL);
+            return;
+        }
+    } else {
+        z = xcalloc(1, sizeof(*z));
+        z->plan = plan;
+        z->blob = api_env(rq)->blob;
+        z->files = c->files;
+        z->fd = -1;
+        z->base = from;
+        z->len = len;
+        rs = (struct resp_stream){
+            .len = len, .read = zip_stream_read, .free = zip_stream_free, .ctx = z
+        };
+        resp_stream(rq, status, "application/zip", &rs);
+    }
     resp_header_add(
         rq, "ETag",
         arena_printf(&rq->arena, "\"zip-%s-%lld\"", c->pkg.id, (long long)c->pkg.updated_at));

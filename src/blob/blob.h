@@ -1,7 +1,15 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * File bytes. The embedded store keeps each file as one data file under <data>/blobs/, named
- * only by the file's server-generated id. Parts of an upload are written where they belong in
+ * File bytes, in one of two stores chosen at start:
+ *
+ * - The embedded store (the default) keeps each file as one data file under <data>/blobs/,
+ *   and clients send and fetch bytes through consign's own signed /storage routes, which call
+ *   the part writer and blob_file_open() below.
+ * - An S3-compatible object store ("direct"): clients send parts and fetch files straight to
+ *   and from it with pre-signed URLs (blob_url()); consign lists, completes and aborts
+ *   multipart uploads and deletes objects. Objects are named "files/<xy>/<file id>".
+ *
+ * The embedded store in detail: each file is named only by the file's server-generated id. Parts of an upload are written where they belong in
  * that file (at (part - 1) * chunk size), so finalizing a file moves no byte; a part that
  * arrives before the chunk size is known waits in a side file of its own and is moved in at
  * finalize. Every part is on disk (fdatasync) before its writer is committed, and two writers
@@ -15,6 +23,7 @@
 #include "core/compat.h"
 
 #include "core/id.h"
+#include "core/mem.h"
 
 struct blob;
 struct blob_writer;
@@ -28,10 +37,74 @@ enum blob_rc {
     BLOB_IO,      /* the disk failed (logged) */
 };
 
-/** Opens the store of @data_dir (creating its folders); NULL with @why on failure. */
-struct blob *blob_open(const char *data_dir, char *why, size_t why_cap);
+/**
+ * Opens the byte store: the embedded one under @data_dir (creating its folders) when
+ * @storage_url is NULL or empty, or the bucket of "s3://BUCKET?endpoint=URL&region=R" with the
+ * credentials of AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (the bucket is created when it
+ * does not exist). NULL with @why on failure.
+ */
+struct blob *blob_open(const char *data_dir, const char *storage_url, char *why, size_t why_cap);
 /** Frees @b; accepts NULL. */
 void blob_close(struct blob *b);
+/** "local" or "s3". */
+const char *blob_backend_name(const struct blob *b);
+/** True for the object store: clients move bytes with pre-signed URLs, not through consign. */
+bool blob_direct(const struct blob *b);
+
+/* ---- the object store's side (blob_direct() only) ---- */
+
+/** What a pre-signed URL lets a client do. */
+enum blob_url_kind {
+    BLOB_URL_CREATE, /* POST: start a multipart upload of the file; answers its UploadId */
+    BLOB_URL_PART,   /* PUT: send one part of an upload; answers its ETag */
+    BLOB_URL_GET,    /* GET (and Range): read the file */
+};
+
+/**
+ * A pre-signed URL (malloc'd), valid @ttl_s seconds from @now_s: for BLOB_URL_PART, of part
+ * @part of upload @upload_id; for BLOB_URL_GET, answering with @disposition as its
+ * Content-Disposition when not NULL. NULL when the store cannot sign it (logged).
+ */
+char *blob_url(struct blob *b, enum blob_url_kind kind, const char *file_id, uint32_t part,
+               const char *upload_id, const char *disposition, int64_t now_s, uint32_t ttl_s);
+
+/** Longest ETag a store gives a part. */
+#define BLOB_ETAG_MAX 128
+
+/** A part of a multipart upload as the store holds it. */
+struct blob_part {
+    uint32_t number;
+    uint64_t size;
+    char etag[BLOB_ETAG_MAX + 1]; /* as the store wrote it, quotes included */
+};
+
+/**
+ * The parts the store holds of upload @upload_id of the file, by number (in @a).
+ * BLOB_MISSING when the store knows no such upload of this file; BLOB_IO when it failed.
+ */
+enum blob_rc blob_upload_parts(struct blob *b, const char *file_id, const char *upload_id,
+                               struct arena *a, struct blob_part **parts, size_t *n);
+/**
+ * Joins @parts (numbers and ETags, in order) into the file and reads back its size into *@size.
+ * BLOB_SHORT when the store refuses the list (a part missing, an ETag wrong, a part too small);
+ * BLOB_MISSING when the upload is gone; BLOB_IO when the store failed.
+ */
+enum blob_rc blob_upload_complete(struct blob *b, const char *file_id, const char *upload_id,
+                                  const struct blob_part *parts, size_t n, uint64_t *size);
+/** Drops an unfinished upload and its parts; BLOB_OK when there was none. */
+enum blob_rc blob_upload_abort(struct blob *b, const char *file_id, const char *upload_id);
+
+/** Takes the next @n bytes of a read; false stops it. */
+typedef bool blob_sink_fn(void *ctx, const void *p, size_t n);
+/**
+ * Reads bytes @first to @last (inclusive) of the file into @sink as they arrive, never whole.
+ * Blocks for as long as the transfer takes (call it off the HTTP threads). BLOB_MISSING when
+ * there is no such file; BLOB_IO when the store failed or the sink stopped.
+ */
+enum blob_rc blob_read(struct blob *b, const char *file_id, uint64_t first, uint64_t last,
+                       blob_sink_fn *sink, void *ctx);
+
+/* ---- the embedded store's side (not blob_direct()) ---- */
 
 /** Marks a part whose place in the file is not known yet: it goes to a side file. */
 #define BLOB_SIDE UINT64_MAX
@@ -62,7 +135,9 @@ enum blob_rc blob_part_place(struct blob *b, const char *file_id, uint32_t part,
 enum blob_rc blob_file_seal(struct blob *b, const char *file_id, uint64_t size);
 /** Opens the file for reading: a new descriptor in *@fd, owned by the caller. */
 enum blob_rc blob_file_open(struct blob *b, const char *file_id, int *fd);
-/** Deletes the file and any side parts; BLOB_OK when there was nothing. */
+/* ---- both ---- */
+
+/** Deletes the file (and any side parts); BLOB_OK when there was nothing. */
 enum blob_rc blob_file_remove(struct blob *b, const char *file_id);
 
 /** CRC-32 of two pieces from theirs and the length of the second. */

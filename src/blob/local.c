@@ -20,6 +20,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "blob/blob_int.h"
+
 #define LOG_COMPONENT "blob"
 #include "core/log.h"
 #include "core/mem.h"
@@ -29,13 +31,24 @@
 /* Where the per-part locks live in the data file's offset space. */
 #define LOCK_BASE ((off_t)1 << 62)
 
-struct blob {
+struct local_blob {
+    struct blob base;
     char *dir; /* <data>/blobs */
     char *tmp; /* <data>/tmp */
 };
 
+static const struct blob_ops local_ops;
+
+/* The embedded store behind @b; its own calls are never made on another store. */
+static struct local_blob *to_local(struct blob *b)
+{
+    if (b->ops != &local_ops)
+        abort();
+    return (struct local_blob *)b;
+}
+
 struct blob_writer {
-    struct blob *b;
+    struct local_blob *b;
     int fd;      /* the data file (in place) or the temporary side file */
     int lock_fd; /* the data file, holding the part's lock */
     bool side;
@@ -68,40 +81,41 @@ static bool sync_dir(const char *dir)
     return ok;
 }
 
-struct blob *blob_open(const char *data_dir, char *why, size_t why_cap)
+static void local_close(struct blob *base)
 {
-    struct blob *b = xcalloc(1, sizeof(*b));
+    struct local_blob *b = to_local(base);
 
-    b->dir = xasprintf("%s/blobs", data_dir);
-    b->tmp = xasprintf("%s/tmp", data_dir);
-    if (!make_dir(b->dir) || !make_dir(b->tmp)) {
-        snprintf(why, why_cap, "cannot create %s: %s", b->dir, strerror(errno));
-        blob_close(b);
-        return NULL;
-    }
-    return b;
-}
-
-void blob_close(struct blob *b)
-{
-    if (!b)
-        return;
     free(b->dir);
     free(b->tmp);
     free(b);
 }
 
-static void shard_path(const struct blob *b, const char *file_id, char *out, size_t cap)
+struct blob *blob_local_open(const char *data_dir, char *why, size_t why_cap)
+{
+    struct local_blob *b = xcalloc(1, sizeof(*b));
+
+    b->base.ops = &local_ops;
+    b->dir = xasprintf("%s/blobs", data_dir);
+    b->tmp = xasprintf("%s/tmp", data_dir);
+    if (!make_dir(b->dir) || !make_dir(b->tmp)) {
+        snprintf(why, why_cap, "cannot create %s: %s", b->dir, strerror(errno));
+        local_close(&b->base);
+        return NULL;
+    }
+    return &b->base;
+}
+
+static void shard_path(const struct local_blob *b, const char *file_id, char *out, size_t cap)
 {
     snprintf(out, cap, "%s/%c%c", b->dir, file_id[ID_LEN - 2], file_id[ID_LEN - 1]);
 }
 
-static void data_path(const struct blob *b, const char *file_id, char *out, size_t cap)
+static void data_path(const struct local_blob *b, const char *file_id, char *out, size_t cap)
 {
     snprintf(out, cap, "%s/%c%c/%s", b->dir, file_id[ID_LEN - 2], file_id[ID_LEN - 1], file_id);
 }
 
-static void side_path(const struct blob *b, const char *file_id, uint32_t part, char *out,
+static void side_path(const struct local_blob *b, const char *file_id, uint32_t part, char *out,
                       size_t cap)
 {
     snprintf(out, cap, "%s/%c%c/%s.%u", b->dir, file_id[ID_LEN - 2], file_id[ID_LEN - 1], file_id,
@@ -109,7 +123,7 @@ static void side_path(const struct blob *b, const char *file_id, uint32_t part, 
 }
 
 /* Opens (creating, durably, on first use) the data file of @file_id. */
-static int open_data(struct blob *b, const char *file_id)
+static int open_data(struct local_blob *b, const char *file_id)
 {
     char shard[512], path[512];
     int fd;
@@ -141,9 +155,10 @@ static bool lock_part(int fd, uint32_t part)
     return fcntl(fd, F_OFD_SETLK, &fl) == 0;
 }
 
-enum blob_rc blob_part_begin(struct blob *b, const char *file_id, uint32_t part, uint64_t offset,
+enum blob_rc blob_part_begin(struct blob *base, const char *file_id, uint32_t part, uint64_t offset,
                              uint64_t len, struct blob_writer **out)
 {
+    struct local_blob *b = to_local(base);
     struct blob_writer *w;
     int fd = open_data(b, file_id);
 
@@ -257,8 +272,9 @@ void blob_part_abort(struct blob_writer *w)
     writer_free(w);
 }
 
-enum blob_rc blob_part_place(struct blob *b, const char *file_id, uint32_t part, uint64_t offset)
+enum blob_rc blob_part_place(struct blob *base, const char *file_id, uint32_t part, uint64_t offset)
 {
+    struct local_blob *b = to_local(base);
     char path[512];
     int in, out;
     struct stat st;
@@ -298,8 +314,9 @@ enum blob_rc blob_part_place(struct blob *b, const char *file_id, uint32_t part,
     return rc;
 }
 
-enum blob_rc blob_file_seal(struct blob *b, const char *file_id, uint64_t size)
+enum blob_rc blob_file_seal(struct blob *base, const char *file_id, uint64_t size)
 {
+    struct local_blob *b = to_local(base);
     int fd = open_data(b, file_id);
     enum blob_rc rc = BLOB_OK;
 
@@ -313,8 +330,9 @@ enum blob_rc blob_file_seal(struct blob *b, const char *file_id, uint64_t size)
     return rc;
 }
 
-enum blob_rc blob_file_open(struct blob *b, const char *file_id, int *fd)
+enum blob_rc blob_file_open(struct blob *base, const char *file_id, int *fd)
 {
+    struct local_blob *b = to_local(base);
     char path[512];
 
     data_path(b, file_id, path, sizeof(path));
@@ -324,8 +342,9 @@ enum blob_rc blob_file_open(struct blob *b, const char *file_id, int *fd)
     return errno == ENOENT ? BLOB_MISSING : BLOB_IO;
 }
 
-enum blob_rc blob_file_remove(struct blob *b, const char *file_id)
+static enum blob_rc local_file_remove(struct blob *base, const char *file_id)
 {
+    struct local_blob *b = to_local(base);
     char path[512];
     DIR *dir;
     struct dirent *de;
@@ -347,7 +366,9 @@ enum blob_rc blob_file_remove(struct blob *b, const char *file_id)
     return BLOB_OK;
 }
 
-uint32_t blob_crc32_combine(uint32_t crc1, uint32_t crc2, uint64_t len2)
-{
-    return (uint32_t)crc32_combine64(crc1, crc2, (z_off64_t)len2);
-}
+static const struct blob_ops local_ops = {
+    .name = "local",
+    .direct = false,
+    .close = local_close,
+    .file_remove = local_file_remove,
+};

@@ -33,6 +33,8 @@ static const char serve_usage[] =
     "  --data DIR               data directory: database, secret, files   CONSIGN_DATA (./var)\n"
     "  --database URL           PostgreSQL instead of SQLite in DIR       CONSIGN_DATABASE (unset)\n"
     "                           (postgres://USER:PASSWORD@HOST:PORT/NAME)\n"
+    "  --storage URL            where file bytes live: s3://BUCKET?endpoint=URL&region=R, with\n"
+    "                           AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY  CONSIGN_STORAGE (DIR)\n"
     "  --listen HOST:PORT       address to listen on                      CONSIGN_LISTEN (127.0.0.1:8080)\n"
     "  --public-url URL         base URL clients reach this server at     CONSIGN_PUBLIC_URL (http://LISTEN)\n"
     "  --threads N              worker threads (0: one per core)          CONSIGN_THREADS (0)\n"
@@ -53,6 +55,7 @@ static const char serve_usage[] =
 
 struct serve_cfg {
     const char *data;
+    const char *storage;
     const char *database;
     const char *listen;
     const char *public_url;
@@ -176,6 +179,7 @@ static int parse(int argc, char **argv, struct serve_cfg *cfg)
 {
     static const struct option opts[] = {
         { "data", required_argument, NULL, 'd' },
+        { "storage", required_argument, NULL, 's' },
         { "database", required_argument, NULL, 'D' },
         { "listen", required_argument, NULL, 'l' },
         { "public-url", required_argument, NULL, 'u' },
@@ -196,6 +200,7 @@ static int parse(int argc, char **argv, struct serve_cfg *cfg)
     int c;
 
     cfg->data = cli_env("CONSIGN_DATA", "./var");
+    cfg->storage = cli_env("CONSIGN_STORAGE", NULL);
     cfg->database = cli_env("CONSIGN_DATABASE", NULL);
     cfg->listen = cli_env("CONSIGN_LISTEN", "127.0.0.1:8080");
     cfg->public_url = cli_env("CONSIGN_PUBLIC_URL", NULL);
@@ -206,6 +211,9 @@ static int parse(int argc, char **argv, struct serve_cfg *cfg)
         switch (c) {
         case 'd':
             cfg->data = optarg;
+            break;
+        case 's':
+            cfg->storage = optarg;
             break;
         case 'D':
             cfg->database = optarg;
@@ -318,7 +326,7 @@ int cmd_serve(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    env.blob = blob_open(cfg.data, why, sizeof(why));
+    env.blob = blob_open(cfg.data, cfg.storage, why, sizeof(why));
     if (!env.blob) {
         LOG_ERR("cannot open the file storage: %s", why);
         rc = 1;

@@ -40,6 +40,8 @@ HOST = '127.0.0.1'
 SANITIZER_MARKERS = ('AddressSanitizer', 'LeakSanitizer', 'runtime error:', 'ThreadSanitizer')
 ROLES = ('owner', 'admin', 'member', 'guest', 'integration_manager')
 SCALE = os.environ.get('CONSIGN_E2E_SCALE') == '1'
+# File bytes in an object store: clients reach it with its own pre-signed URLs.
+DIRECT = SCALE and bool(os.environ.get('CONSIGN_TEST_S3'))
 NGINX = '/usr/sbin/nginx'
 PASSWORD = 'correct horse battery'
 
@@ -581,10 +583,11 @@ MIB = 1 << 20
 
 
 def split_url(url):
-    """(path with query) of a blueprint URL, which must point at this server."""
+    """(port, path with query) of a blueprint URL: this server's, or the object store's (both
+    on 127.0.0.1 in tests)."""
     u = urllib.parse.urlsplit(url)
     assert u.hostname == HOST, url
-    return u.path + ('?' + u.query if u.query else '')
+    return u.port or 80, u.path + ('?' + u.query if u.query else '')
 
 
 def replay(port, bp, data=None, headers=None):
@@ -592,7 +595,8 @@ def replay(port, bp, data=None, headers=None):
     hdrs = dict(bp.get('headers') or {})
     hdrs.update(headers or {})
     body = data if data is not None else (bp.get('body') or '').encode()
-    return request(port, bp['method'], split_url(bp['url']), raw=body, headers=hdrs, timeout=120)
+    to, path = split_url(bp['url'])
+    return request(to, bp['method'], path, raw=body, headers=hdrs, timeout=120)
 
 
 def upload_id_of(xml):
@@ -610,7 +614,8 @@ def new_package(srv, key, team, name='Dailies'):
 
 def download(port, bp, headers=None):
     assert bp['method'] == 'GET' and bp['headers'] == {}, bp
-    return request(port, 'GET', split_url(bp['url']), headers=headers, timeout=120)
+    to, path = split_url(bp['url'])
+    return request(to, 'GET', path, headers=headers, timeout=120)
 
 
 class Client:

@@ -74,7 +74,7 @@ def open_put(port, bp, length, first=b'', headers=''):
     the first bytes of its body."""
     assert bp['method'] == 'PUT' and bp['headers'] == {}, bp
     head = 'PUT %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Length: %d\r\n%s\r\n' % (
-        split_url(bp['url']), HOST, port, length, headers)
+        split_url(bp['url'])[1], HOST, port, length, headers)
     s = socket.create_connection((HOST, port), timeout=30)
     s.sendall(head.encode() + first)
     return s
