@@ -267,6 +267,11 @@ class Server:
         """Gives this server a new database and bucket (when configured) and a twin."""
         name = unique('e2e').replace('-', '').lower()
         url = os.environ.get('CONSIGN_TEST_DATABASE')
+        # Under make test the services must be there: never a silent fall back to SQLite.
+        if os.environ.get('CONSIGN_E2E_NEED_SERVICES') == '1':
+            assert url and os.environ.get('CONSIGN_TEST_S3'), (
+                'the scale-out tests need PostgreSQL and an S3 store (CONSIGN_TEST_DATABASE, '
+                'CONSIGN_TEST_S3): tests/run.sh starts them')
         if url:
             subprocess.run(['psql', '-q', '-v', 'ON_ERROR_STOP=1', url, '-c',
                             'CREATE DATABASE %s' % name], check=True, capture_output=True)
