@@ -61,6 +61,31 @@ static void s3_close(struct blob *base)
     free(b);
 }
 
+/*
+ * The CORS rules a bucket gets when it has none: browsers (the portal and download pages) send
+ * parts to pre-signed URLs and must read each part's ETag. Any origin: a pre-signed URL is its
+ * own authorisation, and no cookies are involved. Rules an operator set are left alone.
+ */
+static const char cors_rules[] =
+    "<CORSConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><CORSRule>"
+    "<AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod>"
+    "<AllowedMethod>HEAD</AllowedMethod><AllowedMethod>PUT</AllowedMethod>"
+    "<AllowedMethod>POST</AllowedMethod><AllowedHeader>*</AllowedHeader>"
+    "<ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>3600</MaxAgeSeconds>"
+    "</CORSRule></CORSConfiguration>";
+
+static void cors_default(struct s3_client *c, const char *url)
+{
+    enum s3_rc rc = s3_bucket_cors_get(c);
+
+    if (rc == S3_NOT_FOUND)
+        rc = s3_bucket_cors_put(c, cors_rules);
+    if (rc != S3_OK)
+        LOG_WARN("could not give the bucket of '%s' its CORS rules (%s): browsers will not "
+                 "upload to it",
+                 url, s3_rc_name(rc));
+}
+
 struct blob *blob_s3_open(const char *url, char *why, size_t why_cap)
 {
     struct s3_cfg cfg;
@@ -81,6 +106,7 @@ struct blob *blob_s3_open(const char *url, char *why, size_t why_cap)
         s3_close(&b->base);
         return NULL;
     }
+    cors_default(b->client, url);
     return &b->base;
 }
 

@@ -204,6 +204,14 @@ static void test_bucket(void)
 {
     is_int(s3_bucket_create(client), S3_OK, "CreateBucket");
     is_int(s3_bucket_create(client), S3_OK, "CreateBucket again: already ours is fine");
+    is_int(s3_bucket_cors_get(client), S3_NOT_FOUND, "a new bucket has no CORS rules");
+    is_int(s3_bucket_cors_put(client, "<CORSConfiguration><CORSRule>"
+                                      "<AllowedOrigin>*</AllowedOrigin>"
+                                      "<AllowedMethod>PUT</AllowedMethod>"
+                                      "<ExposeHeader>ETag</ExposeHeader>"
+                                      "</CORSRule></CORSConfiguration>"),
+           S3_OK, "PutBucketCors (with its Content-MD5)");
+    is_int(s3_bucket_cors_get(client), S3_OK, "then it has some");
 }
 
 /* The MASV path: create by a pre-signed POST, three parts by pre-signed PUTs, complete. */

@@ -271,7 +271,7 @@ def body(t, srv):
             r = request(to, 'OPTIONS', url, headers={
                 'Origin': 'https://portal.example.com', 'Access-Control-Request-Method': 'PUT',
                 'Access-Control-Request-Headers': 'content-type'})
-            assert r.status == 204, r
+            assert r.status in ((200, 204) if DIRECT else (204,)), r  # an object store may say 200
             assert 'PUT' in r.header('access-control-allow-methods'), r.headers
             assert 'content-type' in r.header('access-control-allow-headers').lower(), r.headers
             r = replay(srv.port, bps[0], b'abc', headers={'Origin': 'https://portal.example.com'})
@@ -279,8 +279,7 @@ def body(t, srv):
             exposed = [h.strip().lower() for h in r.header('access-control-expose-headers').split(',')]
             assert 'etag' in exposed, exposed
         t.test('browsers: a part URL answers the CORS preflight for PUT, and a part\'s answer '
-               'exposes its ETag to the page', browsers,
-               todo='the bucket\'s CORS rules are not set yet' if DIRECT else None)
+               'exposes its ETag to the page', browsers)
 
         def upload_rules():
             pkg = new_package(srv, key, tid, 'Rules')

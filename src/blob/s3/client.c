@@ -16,7 +16,9 @@
 #include <curl/curl.h>
 #include <inttypes.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <pthread.h>
+#include <sodium.h>
 
 #define LOG_COMPONENT "s3"
 #include "core/log.h"
@@ -614,6 +616,7 @@ struct call {
     size_t n_params;
     struct str body; /* sent when .ptr is set */
     const char *content_type;
+    bool content_md5; /* send Content-MD5 of the body (PutBucketCors requires it) */
     long timeout;
     /* a ranged GET */
     s3_sink_fn *sink;
@@ -822,6 +825,18 @@ static enum s3_rc call_run(struct s3_client *c, struct call *k)
         snprintf(line, sizeof(line), "Content-Type: %s", k->content_type);
         headers = curl_slist_append(headers, line);
     }
+    if (k->content_md5) {
+        unsigned char md5[16];
+        char b64[sodium_base64_ENCODED_LEN(16, sodium_base64_VARIANT_ORIGINAL)];
+
+        if (!EVP_Digest(k->body.ptr, k->body.len, md5, NULL, EVP_md5(), NULL)) {
+            LOG_ERR("%s: MD5 failed", k->op);
+            goto out;
+        }
+        sodium_bin2base64(b64, sizeof(b64), md5, sizeof(md5), sodium_base64_VARIANT_ORIGINAL);
+        snprintf(line, sizeof(line), "Content-MD5: %s", b64);
+        headers = curl_slist_append(headers, line);
+    }
     if (!headers) {
         LOG_ERR("%s: out of memory for headers", k->op);
         goto out;
@@ -926,6 +941,37 @@ enum s3_rc s3_bucket_create(struct s3_client *c)
         rc = S3_OK;
     sbuf_release(&k.answer);
     free(body);
+    return rc;
+}
+
+enum s3_rc s3_bucket_cors_get(struct s3_client *c)
+{
+    static const struct sigv4_param cors[] = { { "cors", NULL } };
+    struct call k = { .op = "GetBucketCors",
+                      .method = "GET",
+                      .params = cors,
+                      .n_params = 1,
+                      .timeout = CALL_TIMEOUT };
+    enum s3_rc rc = call_run(c, &k);
+
+    sbuf_release(&k.answer);
+    return rc;
+}
+
+enum s3_rc s3_bucket_cors_put(struct s3_client *c, const char *xml)
+{
+    static const struct sigv4_param cors[] = { { "cors", NULL } };
+    struct call k = { .op = "PutBucketCors",
+                      .method = "PUT",
+                      .params = cors,
+                      .n_params = 1,
+                      .body = str_from(xml),
+                      .content_type = "application/xml",
+                      .content_md5 = true,
+                      .timeout = CALL_TIMEOUT };
+    enum s3_rc rc = call_run(c, &k);
+
+    sbuf_release(&k.answer);
     return rc;
 }
 

@@ -116,6 +116,10 @@ char *s3_presign(const struct s3_client *c, const char *method, const char *key,
 
 /** CreateBucket. A bucket that already exists and is ours is S3_OK. */
 enum s3_rc s3_bucket_create(struct s3_client *c);
+/** GetBucketCors: S3_OK when the bucket has CORS rules, S3_NOT_FOUND when it has none. */
+enum s3_rc s3_bucket_cors_get(struct s3_client *c);
+/** PutBucketCors: the bucket's CORS rules become @xml (a CORSConfiguration document). */
+enum s3_rc s3_bucket_cors_put(struct s3_client *c, const char *xml);
 
 /**
  * CreateMultipartUpload of @key (content type application/octet-stream): the new upload id in
