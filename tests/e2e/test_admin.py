@@ -10,7 +10,7 @@ import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BIN, PASSWORD, ROLES, Tap, admin, base_env, is_error, is_id,  # noqa: E402
+from harness import (BIN, PASSWORD, ROLES, SCALE, Tap, admin, base_env, is_error, is_id,  # noqa: E402
                      main_guard, unique, with_server)
 
 
@@ -29,7 +29,7 @@ def body(t, srv):
 
     def create_team():
         email = 'founder-%s@example.com' % unique()
-        rc, j, err = admin('create-team', '--data', d, '--name', 'Acme Films', '--email', email,
+        rc, j, err = admin('create-team', *srv.store_args, '--name', 'Acme Films', '--email', email,
                            '--password', PASSWORD)
         assert rc == 0, (rc, err)
         assert set(j) == {'team_id', 'user_id', 'membership_id', 'api_key'}, j
@@ -63,7 +63,7 @@ def body(t, srv):
         st['members'] = {}
         for role in ROLES:
             email = '%s-%s@example.com' % (role, unique())
-            rc, j, err = admin('add-member', '--data', d, '--team', team, '--email', email,
+            rc, j, err = admin('add-member', *srv.store_args, '--team', team, '--email', email,
                                '--password', PASSWORD, '--role', role)
             assert rc == 0, (role, rc, err)
             assert set(j) == {'user_id', 'membership_id', 'api_key'}, j
@@ -83,10 +83,10 @@ def body(t, srv):
            add_members)
 
     def existing_user_joins():
-        other = admin('create-team', '--data', d, '--name', 'Other Team', '--email',
+        other = admin('create-team', *srv.store_args, '--name', 'Other Team', '--email',
                       'other-owner-%s@example.com' % unique(), '--password', PASSWORD)[1]
         # the first team's owner joins the other team with another password: same user, old password kept
-        rc, j, err = admin('add-member', '--data', d, '--team', other['team_id'], '--email',
+        rc, j, err = admin('add-member', *srv.store_args, '--team', other['team_id'], '--email',
                            st['owner_email'].upper(), '--password', 'a-different-password', '--role', 'member')
         assert rc == 0, (rc, err)
         assert j['user_id'] == st['team']['user_id'], (j, st['team'])
@@ -97,7 +97,7 @@ def body(t, srv):
         assert roles == {team: 'owner', other['team_id']: 'member'}, roles
         is_error(srv.post('/v1/auth', {'email': st['owner_email'], 'password': 'a-different-password'}), 401)
         # create-team with an existing e-mail: the same user owns the new team
-        rc, j2, err = admin('create-team', '--data', d, '--name', 'Third Team', '--email',
+        rc, j2, err = admin('create-team', *srv.store_args, '--name', 'Third Team', '--email',
                             st['owner_email'], '--password', 'yet-another-password')
         assert rc == 0, (rc, err)
         assert j2['user_id'] == st['team']['user_id'], j2
@@ -108,36 +108,36 @@ def body(t, srv):
         m = st['members']['member']
         # already a member (also spelled in another case)
         for email in (m['email'], m['email'].upper()):
-            rc, j, err = admin('add-member', '--data', d, '--team', team, '--email', email,
+            rc, j, err = admin('add-member', *srv.store_args, '--team', team, '--email', email,
                                '--password', PASSWORD, '--role', 'admin')
             assert rc == 1 and j is None, (rc, j, err)
             assert 'already' in err, err
         ms = {x['id']: x for x in members(team, okey)}
         assert ms[m['membership_id']]['role'] == 'member', 'a refused add-member changed the role'
         for tid in ('01ARZ3NDEKTSV4RRFFQ69G5FAV', 'garbage', team.lower(), ''):
-            rc, j, err = admin('add-member', '--data', d, '--team', tid, '--email',
+            rc, j, err = admin('add-member', *srv.store_args, '--team', tid, '--email',
                                'nobody-%s@example.com' % unique(), '--password', PASSWORD, '--role', 'member')
             assert rc == 1, (tid, rc, err)
         for pw in ('1234567', '', 'x' * 1025):
-            rc, _, err = admin('add-member', '--data', d, '--team', team, '--email',
+            rc, _, err = admin('add-member', *srv.store_args, '--team', team, '--email',
                                'shortpw-%s@example.com' % unique(), '--password', pw, '--role', 'member')
             assert rc == 1, (len(pw), rc, err)
-            rc, _, err = admin('create-team', '--data', d, '--name', 'n', '--email',
+            rc, _, err = admin('create-team', *srv.store_args, '--name', 'n', '--email',
                                'shortpw-%s@example.com' % unique(), '--password', pw)
             assert rc == 1, (len(pw), rc, err)
-        rc, j, err = admin('add-member', '--data', d, '--team', team, '--email',
+        rc, j, err = admin('add-member', *srv.store_args, '--team', team, '--email',
                            'eight-%s@example.com' % unique(), '--password', '12345678', '--role', 'guest')
         assert rc == 0, ('8 characters are enough', rc, err)
         for email in ('not-an-email', 'a@b', '@example.com', 'a b@example.com', 'x' * 300 + '@example.com'):
-            rc, _, err = admin('add-member', '--data', d, '--team', team, '--email', email,
+            rc, _, err = admin('add-member', *srv.store_args, '--team', team, '--email', email,
                                '--password', PASSWORD, '--role', 'member')
             assert rc == 1, (email, rc, err)
         for name in ('', 'n' * 256):
-            rc, _, err = admin('create-team', '--data', d, '--name', name, '--email',
+            rc, _, err = admin('create-team', *srv.store_args, '--name', name, '--email',
                                'named-%s@example.com' % unique(), '--password', PASSWORD)
             assert rc == 1, (len(name), rc, err)
         for role in ('boss', 'Owner', 'integration-manager', ''):
-            rc, _, err = admin('add-member', '--data', d, '--team', team, '--email',
+            rc, _, err = admin('add-member', *srv.store_args, '--team', team, '--email',
                                'role-%s@example.com' % unique(), '--password', PASSWORD, '--role', role)
             assert rc == 2 and 'usage' in err, (role, rc, err)
         # nothing of the refused attempts was created
@@ -147,14 +147,16 @@ def body(t, srv):
            refusals)
 
     def env_data():
-        env = {'CONSIGN_DATA': d}
+        # the store a server uses, from the environment: CONSIGN_DATA, or CONSIGN_DATABASE
+        env = {'CONSIGN_DATABASE': srv.store_args[1]} if SCALE else {'CONSIGN_DATA': d}
         p = subprocess.run([BIN, 'admin', 'add-member', '--team', team, '--email',
                             'envdata-%s@example.com' % unique(), '--password', PASSWORD, '--role', 'member'],
                            env=base_env(env), capture_output=True, text=True, timeout=60)
         assert p.returncode == 0, p.stderr
         j = json.loads(p.stdout)
         assert j['membership_id'] in {x['id'] for x in members(team, okey)}, j
-    t.test('admin takes the data directory from CONSIGN_DATA when --data is absent', env_data)
+    t.test('admin takes the store from CONSIGN_DATA (or CONSIGN_DATABASE) when no option names it',
+           env_data)
 
     def concurrent():
         errors = []
@@ -188,10 +190,10 @@ def body(t, srv):
             try:
                 email = 'conc-%d-%s@example.com' % (n, unique())
                 if n % 4 == 3:
-                    rc, j, err = admin('create-team', '--data', d, '--name', 'Concurrent %d' % n,
+                    rc, j, err = admin('create-team', *srv.store_args, '--name', 'Concurrent %d' % n,
                                        '--email', email, '--password', PASSWORD)
                 else:
-                    rc, j, err = admin('add-member', '--data', d, '--team', team, '--email', email,
+                    rc, j, err = admin('add-member', *srv.store_args, '--team', team, '--email', email,
                                        '--password', PASSWORD, '--role', ROLES[n % len(ROLES)])
                 if rc != 0:
                     errors.append(('admin', n, rc, err))
