@@ -8,7 +8,7 @@ LISTEN   ?= 127.0.0.1:8080
 # Seconds each fuzz target runs in `make fuzz`.
 FUZZ_SECONDS ?= 60
 
-.PHONY: all build run test fuzz bench-list bench-transfer docs clean
+.PHONY: all build run test fuzz bench-list bench-transfer bench-s3 docs clean
 
 all: build
 
@@ -46,6 +46,13 @@ BENCH_TRANSFER_GIB ?= 4
 bench-transfer: build
 	@scripts/deps.sh bench
 	@bench/transfer.sh $(BUILD) $(BENCH_TRANSFER_GIB)
+
+# The scale-out data path (PostgreSQL, radosgw, two servers): the zip streamed from the object
+# store against a pre-signed GET of the same bytes. BENCH_S3_MIB: the file's size.
+BENCH_S3_MIB ?= 512
+bench-s3: build
+	@scripts/deps.sh test
+	@bench/s3.sh $(BUILD) $(BENCH_S3_MIB)
 
 docs: build
 	./$(BUILD)/consign errors > docs/errors.md
