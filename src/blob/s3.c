@@ -74,7 +74,19 @@ static const char cors_rules[] =
     "<ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>3600</MaxAgeSeconds>"
     "</CORSRule></CORSConfiguration>";
 
-static void cors_default(struct s3_client *c, const char *url)
+/*
+ * The lifecycle rule a bucket gets when it has none: an upload nobody finished within 30 days is
+ * dropped by the store itself, whatever happened to the server that knew of it. (Packages left
+ * unfinished are cleaned up by consign much sooner; this is the net under it.)
+ */
+static const char lifecycle_rules[] =
+    "<LifecycleConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Rule>"
+    "<ID>consign-abandoned-uploads</ID><Filter><Prefix>files/</Prefix></Filter>"
+    "<Status>Enabled</Status><AbortIncompleteMultipartUpload><DaysAfterInitiation>30"
+    "</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule></LifecycleConfiguration>";
+
+/* Gives the bucket the rules above that it has none of; rules an operator set stay. */
+static void rules_default(struct s3_client *c, const char *url)
 {
     enum s3_rc rc = s3_bucket_cors_get(c);
 
@@ -83,6 +95,13 @@ static void cors_default(struct s3_client *c, const char *url)
     if (rc != S3_OK)
         LOG_WARN("could not give the bucket of '%s' its CORS rules (%s): browsers will not "
                  "upload to it",
+                 url, s3_rc_name(rc));
+    rc = s3_bucket_lifecycle_get(c);
+    if (rc == S3_NOT_FOUND)
+        rc = s3_bucket_lifecycle_put(c, lifecycle_rules);
+    if (rc != S3_OK)
+        LOG_WARN("could not give the bucket of '%s' its lifecycle rule (%s): abandoned uploads "
+                 "stay until consign aborts them",
                  url, s3_rc_name(rc));
 }
 
@@ -106,7 +125,7 @@ struct blob *blob_s3_open(const char *url, char *why, size_t why_cap)
         s3_close(&b->base);
         return NULL;
     }
-    cors_default(b->client, url);
+    rules_default(b->client, url);
     return &b->base;
 }
 

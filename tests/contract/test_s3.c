@@ -212,6 +212,14 @@ static void test_bucket(void)
                                       "</CORSRule></CORSConfiguration>"),
            S3_OK, "PutBucketCors (with its Content-MD5)");
     is_int(s3_bucket_cors_get(client), S3_OK, "then it has some");
+    is_int(s3_bucket_lifecycle_get(client), S3_NOT_FOUND, "a new bucket has no lifecycle rules");
+    is_int(s3_bucket_lifecycle_put(
+               client, "<LifecycleConfiguration><Rule><ID>t</ID><Filter><Prefix>files/</Prefix>"
+                       "</Filter><Status>Enabled</Status><AbortIncompleteMultipartUpload>"
+                       "<DaysAfterInitiation>30</DaysAfterInitiation>"
+                       "</AbortIncompleteMultipartUpload></Rule></LifecycleConfiguration>"),
+           S3_OK, "PutBucketLifecycleConfiguration: abandoned uploads dropped after 30 days");
+    is_int(s3_bucket_lifecycle_get(client), S3_OK, "then it has one");
 }
 
 /* The MASV path: create by a pre-signed POST, three parts by pre-signed PUTs, complete. */

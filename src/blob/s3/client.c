@@ -944,26 +944,27 @@ enum s3_rc s3_bucket_create(struct s3_client *c)
     return rc;
 }
 
-enum s3_rc s3_bucket_cors_get(struct s3_client *c)
+/* GET of a bucket sub-resource (?cors, ?lifecycle): S3_OK when the bucket has it. */
+static enum s3_rc bucket_config_get(struct s3_client *c, const char *op, const char *what)
 {
-    static const struct sigv4_param cors[] = { { "cors", NULL } };
-    struct call k = { .op = "GetBucketCors",
-                      .method = "GET",
-                      .params = cors,
-                      .n_params = 1,
-                      .timeout = CALL_TIMEOUT };
+    const struct sigv4_param p[] = { { what, NULL } };
+    struct call k = {
+        .op = op, .method = "GET", .params = p, .n_params = 1, .timeout = CALL_TIMEOUT
+    };
     enum s3_rc rc = call_run(c, &k);
 
     sbuf_release(&k.answer);
     return rc;
 }
 
-enum s3_rc s3_bucket_cors_put(struct s3_client *c, const char *xml)
+/* PUT of a bucket sub-resource with its XML, which S3 wants with a Content-MD5. */
+static enum s3_rc bucket_config_put(struct s3_client *c, const char *op, const char *what,
+                                    const char *xml)
 {
-    static const struct sigv4_param cors[] = { { "cors", NULL } };
-    struct call k = { .op = "PutBucketCors",
+    const struct sigv4_param p[] = { { what, NULL } };
+    struct call k = { .op = op,
                       .method = "PUT",
-                      .params = cors,
+                      .params = p,
                       .n_params = 1,
                       .body = str_from(xml),
                       .content_type = "application/xml",
@@ -973,6 +974,26 @@ enum s3_rc s3_bucket_cors_put(struct s3_client *c, const char *xml)
 
     sbuf_release(&k.answer);
     return rc;
+}
+
+enum s3_rc s3_bucket_cors_get(struct s3_client *c)
+{
+    return bucket_config_get(c, "GetBucketCors", "cors");
+}
+
+enum s3_rc s3_bucket_cors_put(struct s3_client *c, const char *xml)
+{
+    return bucket_config_put(c, "PutBucketCors", "cors", xml);
+}
+
+enum s3_rc s3_bucket_lifecycle_get(struct s3_client *c)
+{
+    return bucket_config_get(c, "GetBucketLifecycleConfiguration", "lifecycle");
+}
+
+enum s3_rc s3_bucket_lifecycle_put(struct s3_client *c, const char *xml)
+{
+    return bucket_config_put(c, "PutBucketLifecycleConfiguration", "lifecycle", xml);
 }
 
 enum s3_rc s3_upload_create(struct s3_client *c, const char *key, char **upload_id)

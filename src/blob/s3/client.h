@@ -120,6 +120,10 @@ enum s3_rc s3_bucket_create(struct s3_client *c);
 enum s3_rc s3_bucket_cors_get(struct s3_client *c);
 /** PutBucketCors: the bucket's CORS rules become @xml (a CORSConfiguration document). */
 enum s3_rc s3_bucket_cors_put(struct s3_client *c, const char *xml);
+/** GetBucketLifecycleConfiguration: S3_OK when the bucket has rules, S3_NOT_FOUND when none. */
+enum s3_rc s3_bucket_lifecycle_get(struct s3_client *c);
+/** PutBucketLifecycleConfiguration: the bucket's rules become @xml. */
+enum s3_rc s3_bucket_lifecycle_put(struct s3_client *c, const char *xml);
 
 /**
  * CreateMultipartUpload of @key (content type application/octet-stream): the new upload id in
