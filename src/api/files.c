@@ -459,10 +459,15 @@ static bool bytes_joined_or_reply(struct req *rq, struct file_ctx *c, uint64_t n
     enum blob_rc brc;
 
     if (!blob_direct(b)) {
-        for (size_t i = 0; i < n; i++)
-            if (c->parts[i].side &&
-                blob_part_place(b, c->file.id, c->parts[i].part, (uint64_t)i * layout) != BLOB_OK)
+        /* A side part is removed only once it is durably in place, so one that is missing was
+         * placed by an earlier finalize that failed after it: done, not lost. */
+        for (size_t i = 0; i < n; i++) {
+            if (!c->parts[i].side)
+                continue;
+            brc = blob_part_place(b, c->file.id, c->parts[i].part, (uint64_t)i * layout);
+            if (brc != BLOB_OK && brc != BLOB_MISSING)
                 goto failed;
+        }
         if (blob_file_seal(b, c->file.id, total) != BLOB_OK)
             goto failed;
         return true;
