@@ -675,7 +675,7 @@ static bool pipe_take(void *ctx, const void *p, size_t n)
         k->at += n;
     }
     if (k->f) {
-        k->f->crc = (uint32_t)crc32(k->f->crc, p, (uInt)n);
+        k->f->crc = (uint32_t)crc32_z(k->f->crc, p, n);
         k->f->crc_at += n;
     }
     return true;

@@ -205,7 +205,7 @@ enum blob_rc blob_part_write(struct blob_writer *w, const void *p, size_t n)
 
     if (n > w->len - w->done)
         return BLOB_SHORT;
-    w->crc = (uint32_t)crc32(w->crc, p, (uInt)n);
+    w->crc = (uint32_t)crc32_z(w->crc, p, n);
     while (n) {
         ssize_t k = pwrite(w->fd, c, n, (off_t)w->offset);
 
