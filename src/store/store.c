@@ -62,6 +62,25 @@ static bool has_prefix(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+static const char *const job_state_names[] = {
+    [JOB_QUEUED] = "queued",
+    [JOB_DONE] = "done",
+    [JOB_FAILED] = "failed",
+};
+
+const char *job_state_name(enum job_state st)
+{
+    return (size_t)st < ARRAY_LEN(job_state_names) ? job_state_names[st] : NULL;
+}
+
+enum job_state job_state_parse(const char *name)
+{
+    for (size_t i = 1; i < ARRAY_LEN(job_state_names); i++)
+        if (name && strcmp(name, job_state_names[i]) == 0)
+            return (enum job_state)i;
+    return 0;
+}
+
 struct store *store_open(const struct store_cfg *cfg, char *why, size_t why_cap)
 {
     const char *url = cfg->database_url;

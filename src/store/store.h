@@ -243,6 +243,41 @@ struct link {
     int64_t updated_at;
 };
 
+/** Where a background job is in its life. */
+enum job_state {
+    JOB_QUEUED = 1, /* waiting for run_after, or for a worker (also while one holds a lease) */
+    JOB_DONE,       /* ran to its end */
+    JOB_FAILED,     /* gave up after max_attempts; kept to be looked at */
+};
+
+/**
+ * A background job: a row, so that any server's workers can run it and a restart loses none.
+ * A worker claims a queued job whose run_after has come and whose lease (if any) has run out,
+ * holding it under a lease until lease_until; one whose worker died is claimed again once the
+ * lease runs out. Jobs are idempotent: running one twice does no harm.
+ */
+struct job {
+    char id[ID_LEN + 1];
+    char *kind;    /* what to do: "package.expire", "mail.send", ... */
+    char *payload; /* its arguments, JSON text consign wrote */
+    char *dedupe;  /* NULL, or a key no other queued job of the kind has (enqueueing twice
+                      queues once) */
+    enum job_state state;
+    int64_t run_after;    /* not before (Unix ms) */
+    int64_t attempts;     /* claims so far */
+    int64_t max_attempts; /* then JOB_FAILED */
+    char *lease_owner;    /* the worker holding it, or NULL */
+    int64_t lease_until;  /* TIME_UNSET when not leased */
+    char *last_error;     /* of the last failed attempt, or NULL */
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+/** "queued", "done", "failed"; NULL for anything else. */
+const char *job_state_name(enum job_state st);
+/** The state named @name; 0 when none is. */
+enum job_state job_state_parse(const char *name);
+
 /** Which packages of a team a caller may see. */
 struct package_scope {
     bool all;                  /* owners and admins */
@@ -395,6 +430,30 @@ enum store_rc store_link_update(struct store *s, const struct link *l);
 /** The links of @package_id, oldest first. */
 enum store_rc store_links_list(struct store *s, const char *package_id, struct arena *a,
                                struct link **out, size_t *n);
+
+/* Background jobs. */
+/** A queued job; STORE_NONE (nothing added) when a queued job of its kind has its dedupe key. */
+enum store_rc store_job_insert(struct store *s, const struct job *j);
+/**
+ * Claims the queued job with the earliest run_after not after @now whose lease is free or ran
+ * out: leased to @owner until @now + @lease_ms, its attempts counted, into @out (STORE_ONE);
+ * STORE_NONE when there is none. Two claims never get one job while the first lease lasts,
+ * whatever process makes them (PostgreSQL: FOR UPDATE SKIP LOCKED).
+ */
+enum store_rc store_job_claim(struct store *s, const char *owner, int64_t now, int64_t lease_ms,
+                              struct arena *a, struct job *out);
+/**
+ * Ends @owner's lease of job @id: JOB_DONE, JOB_FAILED with @error, or JOB_QUEUED again at
+ * @run_after with @error (a retry). STORE_NONE when @owner no longer holds it (its lease ran out
+ * and another worker claimed the job).
+ */
+enum store_rc store_job_finish(struct store *s, const char *id, const char *owner,
+                               enum job_state state, int64_t run_after, const char *error,
+                               int64_t now);
+enum store_rc store_job_get(struct store *s, const char *id, struct arena *a, struct job *out);
+/** At most @limit jobs in @state, the latest changed first. */
+enum store_rc store_jobs_list(struct store *s, enum job_state state, int64_t limit,
+                              struct arena *a, struct job **out, size_t *n);
 
 /* Rate limits, kept in the database so that every server process sees the same counts. */
 /**

@@ -733,6 +733,160 @@ static enum store_rc cut_txn(struct store *s, void *vctx)
 }
 
 /* A lost connection fails the transaction in flight and comes back at the next one. */
+/* ---- background jobs ---- */
+
+static struct job new_job(const char *kind, const char *dedupe, int64_t run_after)
+{
+    struct job j = { .kind = (char *)kind,
+                     .payload = (char *)"{\"n\":1}",
+                     .dedupe = (char *)dedupe,
+                     .run_after = run_after,
+                     .max_attempts = 3,
+                     .created_at = run_after };
+
+    id_new(j.id);
+    return j;
+}
+
+struct claimer {
+    long index;
+    int claimed;
+    int failures;
+    char **ids; /* the ids this one claimed */
+};
+
+#define CLAIM_JOBS 40
+
+/* One worker of a process of its own: its own connection, claiming until nothing is left. */
+static void *claim_all(void *arg)
+{
+    struct claimer *c = arg;
+    struct store *s = open_store();
+    struct arena a;
+    char owner[32];
+
+    if (!s) {
+        c->failures++;
+        return NULL;
+    }
+    arena_init(&a);
+    snprintf(owner, sizeof(owner), "worker-%ld", c->index);
+    for (;;) {
+        struct job j;
+        enum store_rc rc = store_job_claim(s, owner, 5000, 60000, &a, &j);
+
+        if (rc == STORE_RETRY)
+            continue;
+        if (rc == STORE_NONE)
+            break;
+        if (rc != STORE_ONE) {
+            c->failures++;
+            break;
+        }
+        c->ids[c->claimed++] = xstrdup(j.id);
+        if (store_job_finish(s, j.id, owner, JOB_DONE, j.run_after, NULL, 5001) != STORE_ONE)
+            c->failures++;
+    }
+    arena_release(&a);
+    store_close(s);
+    return NULL;
+}
+
+static void jobs(struct store *s, struct arena *a)
+{
+    struct job j1 = new_job("test.first", NULL, 1000), j2 = new_job("test.second", "k", 2000);
+    struct job dup = new_job("test.second", "k", 500), later = new_job("test.later", NULL, 9000);
+    struct job got, *list;
+    size_t n;
+
+    is_int(store_job_insert(s, &j1), STORE_ONE, "job inserted");
+    is_int(store_job_insert(s, &j2), STORE_ONE, "a job with a dedupe key");
+    is_int(store_job_insert(s, &dup), STORE_NONE, "the same kind and key again: not added");
+    is_int(store_job_insert(s, &later), STORE_ONE, "a job for later");
+    is_int(store_job_claim(s, "w1", 999, 1000, a, &got), STORE_NONE,
+           "nothing to claim before its run_after");
+    is_int(store_job_claim(s, "w1", 3000, 1000, a, &got), STORE_ONE, "claim at 3000");
+    ok(strcmp(got.id, j1.id) == 0 && got.attempts == 1 && strcmp(got.lease_owner, "w1") == 0 &&
+           got.lease_until == 4000 && strcmp(got.payload, "{\"n\":1}") == 0 &&
+           got.state == JOB_QUEUED,
+       "the earliest, leased to w1 until 4000, attempt 1, its payload");
+    is_int(store_job_claim(s, "w2", 3000, 1000, a, &got), STORE_ONE, "a second claim");
+    is_str(got.id, j2.id, "... takes the next job, not the leased one");
+    is_int(store_job_claim(s, "w3", 3500, 1000, a, &got), STORE_NONE,
+           "both leased, the third not due: nothing");
+    is_int(store_job_finish(s, j1.id, "w2", JOB_DONE, 0, NULL, 3600), STORE_NONE,
+           "a worker that does not hold the lease cannot finish the job");
+    is_int(store_job_finish(s, j1.id, "w1", JOB_QUEUED, 6000, "boom", 3600), STORE_ONE,
+           "w1 fails it: queued again for 6000");
+    is_int(store_job_get(s, j1.id, a, &got), STORE_ONE, "read back");
+    ok(got.state == JOB_QUEUED && got.run_after == 6000 && got.lease_owner == NULL &&
+           got.lease_until == TIME_UNSET && strcmp(got.last_error, "boom") == 0,
+       "queued, lease ended, the error kept");
+    /* w2 dies: its lease runs out at 4000 and the job goes to someone else */
+    is_int(store_job_claim(s, "w3", 4001, 1000, a, &got), STORE_ONE,
+           "a lease that ran out is claimed again");
+    ok(strcmp(got.id, j2.id) == 0 && got.attempts == 2 && strcmp(got.lease_owner, "w3") == 0,
+       "... by w3, attempt 2");
+    is_int(store_job_finish(s, j2.id, "w2", JOB_DONE, 0, NULL, 4002), STORE_NONE,
+           "the dead worker's late finish is refused");
+    is_int(store_job_finish(s, j2.id, "w3", JOB_DONE, 0, NULL, 4002), STORE_ONE, "w3 finishes it");
+    is_int(store_job_insert(s, &dup), STORE_ONE,
+           "with the keyed job done, the same key may be queued again");
+    is_int(store_job_claim(s, "w1", 6000, 1000, a, &got), STORE_ONE, "claim at 6000");
+    ok(strcmp(got.id, dup.id) == 0, "the re-queued key, due at 500, comes first");
+    is_int(store_job_finish(s, dup.id, "w1", JOB_DONE, 0, NULL, 6001), STORE_ONE, "done");
+    is_int(store_job_claim(s, "w1", 6000, 1000, a, &got), STORE_ONE, "claim again");
+    ok(strcmp(got.id, j1.id) == 0 && got.attempts == 2, "the retried job, attempt 2");
+    is_int(store_job_finish(s, j1.id, "w1", JOB_FAILED, 0, "gave up", 6002), STORE_ONE,
+           "failed for good");
+    is_int(store_jobs_list(s, JOB_FAILED, 10, a, &list, &n), STORE_ONE, "failed jobs");
+    ok(n == 1 && strcmp(list[0].id, j1.id) == 0 && strcmp(list[0].last_error, "gave up") == 0,
+       "... the one, with its error");
+    is_int(store_jobs_list(s, JOB_DONE, 10, a, &list, &n), STORE_ONE, "done jobs");
+    ok(n == 2 && strcmp(list[0].id, dup.id) == 0, "two, the latest first");
+    is_int(store_job_claim(s, "w1", 8999, 1000, a, &got), STORE_NONE, "the later one is not due");
+    is_int(store_job_claim(s, "w1", 9000, 1000, a, &got), STORE_ONE, "then it is");
+    is_int(store_job_finish(s, later.id, "w1", JOB_DONE, 0, NULL, 9001), STORE_ONE, "done");
+
+    /* Many workers, each with a connection of its own, empty a queue: each job once. */
+    {
+        enum { WORKERS = 4 };
+        pthread_t th[WORKERS];
+        struct claimer cl[WORKERS];
+        int total = 0, failures = 0, twice = 0;
+
+        for (int i = 0; i < CLAIM_JOBS; i++) {
+            struct job j = new_job("test.many", NULL, 100 + i);
+
+            if (store_job_insert(s, &j) != STORE_ONE)
+                failures++;
+        }
+        for (long i = 0; i < WORKERS; i++) {
+            cl[i] = (struct claimer){ .index = i, .ids = xcalloc(CLAIM_JOBS, sizeof(char *)) };
+            pthread_create(&th[i], NULL, claim_all, &cl[i]);
+        }
+        for (int i = 0; i < WORKERS; i++)
+            pthread_join(th[i], NULL);
+        for (int i = 0; i < WORKERS; i++) {
+            total += cl[i].claimed;
+            failures += cl[i].failures;
+            for (int k = 0; k < cl[i].claimed; k++)
+                for (int o = 0; o < WORKERS; o++)
+                    for (int m = 0; m < cl[o].claimed; m++)
+                        if ((o != i || m != k) && strcmp(cl[i].ids[k], cl[o].ids[m]) == 0)
+                            twice++;
+        }
+        is_int(failures, 0, "%d workers claiming at once: no failure", WORKERS);
+        is_int(total, CLAIM_JOBS, "every job claimed");
+        is_int(twice, 0, "none claimed twice");
+        for (int i = 0; i < WORKERS; i++) {
+            for (int k = 0; k < cl[i].claimed; k++)
+                free(cl[i].ids[k]);
+            free(cl[i].ids);
+        }
+    }
+}
+
 static void reconnects(struct store *s)
 {
     struct ctx c = { 0 };
@@ -973,6 +1127,7 @@ int main(int argc, char **argv)
     is_int(count, 0, "cleared");
 
     files_and_links(s, &a, t.id, u.id);
+    jobs(s, &a);
     created_ranges(s, &a, t.id, u.id);
     lists(s, &a, u.id);
     if (admin_url)
