@@ -11,6 +11,7 @@
 #include "auth/auth.h"
 #include "blob/blob.h"
 #include "http/http.h"
+#include "jobs/jobs.h"
 #include "json/jspec.h"
 #include "json/jwrite.h"
 #include "store/store.h"
@@ -22,6 +23,7 @@ struct api_env {
     const char *public_url; /* "http://127.0.0.1:8080", no trailing slash */
     const char *version;
     struct blob *blob; /* file bytes */
+    struct jobs *jobs; /* this process's workers, woken when a job is queued; may be NULL */
 };
 
 /** Credentials a route takes (struct http_route.auth). */
@@ -30,6 +32,12 @@ enum api_auth {
     API_AUTH_USER,     /* X-API-KEY or X-User-Token */
     API_AUTH_PACKAGE,  /* X-Package-Token */
 };
+
+/** The kinds of background job and their handlers (lifecycle.c), for jobs_start(). */
+extern const struct jobs_kind api_job_kinds[];
+extern const size_t api_job_kinds_count;
+/** Queues, in @s's transaction, the removal of package @package_id's bytes. */
+enum store_rc api_purge_enqueue(struct store *s, const char *package_id);
 
 /** The route table and its length. */
 extern const struct http_route api_routes[];
@@ -98,9 +106,9 @@ void api_jw_reply(struct req *rq, unsigned status, struct jw *w);
 /** How long a blueprint's signed URL works. */
 #define FILES_URL_TTL_S (7 * 24 * 3600)
 
-/** Removes the bytes of file @f (and, in an object store, its unfinished upload); failures are
- * logged and leave only unreachable space. */
-void api_file_bytes_remove(const struct api_env *env, const struct file *f);
+/** Removes the bytes of file @f (and, in an object store, its unfinished upload); false when the
+ * store failed (logged): the caller may try again, removing twice is harmless. */
+bool api_file_bytes_remove(const struct api_env *env, const struct file *f);
 /** Writes a file object. */
 void api_file_write(struct jw *w, const struct file *f);
 /**

@@ -584,12 +584,14 @@ reply:
 
 /* ---- delete a file ---- */
 
-void api_file_bytes_remove(const struct api_env *env, const struct file *f)
+bool api_file_bytes_remove(const struct api_env *env, const struct file *f)
 {
+    bool ok = true;
+
     /* An object store keeps the parts of an unfinished upload until it is aborted. */
     if (blob_direct(env->blob) && !f->done && f->upload_id)
-        (void)blob_upload_abort(env->blob, f->id, f->upload_id);
-    (void)blob_file_remove(env->blob, f->id);
+        ok = blob_upload_abort(env->blob, f->id, f->upload_id) == BLOB_OK;
+    return blob_file_remove(env->blob, f->id) == BLOB_OK && ok;
 }
 
 static enum store_rc delete_txn(struct store *s, void *vctx)
@@ -609,7 +611,7 @@ void api_files_delete(struct req *rq)
         api_run_or_reply(rq, "files.delete", STORE_WRITE, delete_txn, &c) < 0)
         return;
     /* The record goes first: bytes without a record are garbage, never served. */
-    api_file_bytes_remove(api_env(rq), &c.file);
+    (void)api_file_bytes_remove(api_env(rq), &c.file);
     resp_empty(rq, 204);
 }
 

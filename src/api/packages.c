@@ -9,6 +9,7 @@
 #include "api/api.h"
 
 #include "core/clock.h"
+#include "jobs/jobs.h"
 #include "json/jwrite.h"
 
 #define NAME_MAX_CHARS 255
@@ -578,8 +579,7 @@ struct update_ctx {
     struct tag_ref tag; /* the tag the body asks for, when @set_tag */
     bool set_tag;       /* only a full update changes the tag; other changes keep it */
     struct arena *a;
-    struct file *files; /* a deleted package's files, whose bytes go */
-    size_t nfiles;
+    bool purge; /* queue the removal of its bytes, in the same transaction */
 };
 
 static enum store_rc update_txn(struct store *s, void *vctx)
@@ -595,6 +595,11 @@ static enum store_rc update_txn(struct store *s, void *vctx)
     rc = store_package_update(s, &c->pkg);
     if (rc != STORE_ONE)
         return rc < 0 ? rc : STORE_HARD;
+    if (c->purge) {
+        rc = api_purge_enqueue(s, c->pkg.id);
+        if (rc < 0)
+            return rc;
+    }
     return store_package_get(s, c->pkg.id, c->a, &c->pkg);
 }
 
@@ -700,33 +705,22 @@ void api_package_expiry(struct req *rq)
     save_reply(rq, &c, 200);
 }
 
-static enum store_rc files_txn(struct store *s, void *vctx)
-{
-    struct update_ctx *c = vctx;
-
-    return store_files_list(s, c->pkg.id, c->a, &c->files, &c->nfiles);
-}
-
 void api_package_delete(struct req *rq)
 {
-    struct update_ctx c = { .a = &rq->arena };
-    struct store *s;
+    struct update_ctx c = { .a = &rq->arena, .purge = true };
 
     if (!api_package_or_reply(rq, true, &c.pkg))
         return;
-    /* Deleting is expiring now: the bytes go, the name and recipients stay. */
+    /* Deleting is expiring now: the bytes go, the name and recipients stay. The state says
+     * expired and the removal of the bytes is queued in one transaction, so no download starts
+     * after this answer and no byte is forgotten by a server that stops. */
     if (c.pkg.state == PACKAGE_NEW || c.pkg.state == PACKAGE_FINALIZED) {
         c.pkg.state = PACKAGE_EXPIRED;
         c.pkg.expiry = clock_now_ms();
     }
     save_reply(rq, &c, 204);
-    /* The state says expired first, so no download starts; then the bytes go. (Bytes left by
-     * a failure here are only unreachable space.) */
-    if (rq->resp.status != 204 || !(s = api_store(api_env(rq))) ||
-        store_run(s, "packages.files", STORE_READ, files_txn, &c) < 0)
-        return;
-    for (size_t i = 0; i < c.nfiles; i++)
-        api_file_bytes_remove(api_env(rq), &c.files[i]);
+    if (rq->resp.status == 204)
+        jobs_wake(api_env(rq)->jobs);
 }
 
 static void move_one(struct req *rq, enum package_state from, enum package_state to)

@@ -23,8 +23,9 @@
 #include "core/log.h"
 
 static const char serve_usage[] =
-    "usage: consign serve [--data DIR] [--database URL] [--listen HOST:PORT] [--public-url URL]\n"
-    "                     [--threads N] [--log-level LEVEL] [--shutdown-timeout SECONDS]\n"
+    "usage: consign serve [--data DIR] [--database URL] [--storage URL] [--listen HOST:PORT]\n"
+    "                     [--public-url URL] [--threads N] [--jobs N] [--log-level LEVEL]\n"
+    "                     [--shutdown-timeout SECONDS]\n"
     "                     [--conn-limit N] [--conn-timeout SECONDS] [--trust-forwarded]\n"
     "\n"
     "Runs the consign HTTP server. Each option can also be set in the environment variable\n"
@@ -38,6 +39,7 @@ static const char serve_usage[] =
     "  --listen HOST:PORT       address to listen on                      CONSIGN_LISTEN (127.0.0.1:8080)\n"
     "  --public-url URL         base URL clients reach this server at     CONSIGN_PUBLIC_URL (http://LISTEN)\n"
     "  --threads N              worker threads (0: one per core)          CONSIGN_THREADS (0)\n"
+    "  --jobs N                 background job workers (0: none here)     CONSIGN_JOBS (2)\n"
     "  --log-level LEVEL        error, warn, info or debug                CONSIGN_LOG_LEVEL (info)\n"
     "  --shutdown-timeout S     how long requests in flight may finish    CONSIGN_SHUTDOWN_TIMEOUT (30)\n"
     "  --conn-limit N           open connections at most                  CONSIGN_CONN_LIMIT (1024)\n"
@@ -61,6 +63,7 @@ struct serve_cfg {
     const char *public_url;
     const char *log_level;
     uint64_t threads;
+    uint64_t jobs;
     uint64_t shutdown_timeout;
     uint64_t conn_limit;
     uint64_t conn_timeout;
@@ -184,6 +187,7 @@ static int parse(int argc, char **argv, struct serve_cfg *cfg)
         { "listen", required_argument, NULL, 'l' },
         { "public-url", required_argument, NULL, 'u' },
         { "threads", required_argument, NULL, 't' },
+        { "jobs", required_argument, NULL, 'j' },
         { "log-level", required_argument, NULL, 'L' },
         { "shutdown-timeout", required_argument, NULL, 'S' },
         { "conn-limit", required_argument, NULL, 'c' },
@@ -193,6 +197,7 @@ static int parse(int argc, char **argv, struct serve_cfg *cfg)
         { NULL, 0, NULL, 0 },
     };
     const char *threads = cli_env("CONSIGN_THREADS", "0");
+    const char *jobs = cli_env("CONSIGN_JOBS", "2");
     const char *shutdown = cli_env("CONSIGN_SHUTDOWN_TIMEOUT", "30");
     const char *conn_limit = cli_env("CONSIGN_CONN_LIMIT", "1024");
     const char *conn_timeout = cli_env("CONSIGN_CONN_TIMEOUT", "120");
@@ -227,6 +232,9 @@ static int parse(int argc, char **argv, struct serve_cfg *cfg)
         case 't':
             threads = optarg;
             break;
+        case 'j':
+            jobs = optarg;
+            break;
         case 'L':
             cfg->log_level = optarg;
             break;
@@ -255,6 +263,8 @@ static int parse(int argc, char **argv, struct serve_cfg *cfg)
     if (!number(threads, 256, &cfg->threads))
         return cli_usage_error(serve_usage, "--threads: '%s' is not a number from 0 to 256",
                                threads);
+    if (!number(jobs, 64, &cfg->jobs))
+        return cli_usage_error(serve_usage, "--jobs: '%s' is not a number from 0 to 64", jobs);
     if (!number(shutdown, 86400, &cfg->shutdown_timeout))
         return cli_usage_error(serve_usage, "--shutdown-timeout: '%s' is not a number of seconds",
                                shutdown);
@@ -332,6 +342,20 @@ int cmd_serve(int argc, char **argv)
         rc = 1;
         goto out;
     }
+    {
+        struct jobs_cfg jc = { .store = env.store_cfg,
+                               .kinds = api_job_kinds,
+                               .nkinds = api_job_kinds_count,
+                               .env = &env,
+                               .workers = (unsigned)cfg.jobs };
+
+        env.jobs = jobs_start(&jc, why, sizeof(why));
+        if (!env.jobs) {
+            LOG_ERR("%s", why);
+            rc = 1;
+            goto out;
+        }
+    }
     router = http_router_new(api_routes, api_routes_count);
     app = (struct http_app){ .router = router, .dispatch = api_dispatch, .env = &env };
     if (!http_server_start(&opts, &app, &srv)) {
@@ -370,6 +394,8 @@ int cmd_serve(int argc, char **argv)
     rc = 0;
 out:
     http_server_stop(srv);
+    /* After the HTTP threads: a handler may still wake the workers until then. */
+    jobs_stop(env.jobs);
     http_router_free(router);
     store_close(s);
     blob_close(env.blob);

@@ -452,8 +452,8 @@ enum store_rc store_job_finish(struct store *s, const char *id, const char *owne
                                int64_t now);
 enum store_rc store_job_get(struct store *s, const char *id, struct arena *a, struct job *out);
 /** At most @limit jobs in @state, the latest changed first. */
-enum store_rc store_jobs_list(struct store *s, enum job_state state, int64_t limit,
-                              struct arena *a, struct job **out, size_t *n);
+enum store_rc store_jobs_list(struct store *s, enum job_state state, int64_t limit, struct arena *a,
+                              struct job **out, size_t *n);
 
 /* Rate limits, kept in the database so that every server process sees the same counts. */
 /**

@@ -683,6 +683,17 @@ class Client:
 
 # ---- checks ----
 
+def eventually(check, timeout=15, what='the condition'):
+    """Calls @check() until it is true (background work: a job removing bytes), at most
+    @timeout seconds; asserts it became true."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if check():
+            return
+        assert time.monotonic() < deadline, '%s did not happen in %ds' % (what, timeout)
+        time.sleep(0.05)
+
+
 def is_error(r, status, err_code=None, headers=True):
     """Asserts @r is the JSON error of @status (and of registry code @err_code, when given)."""
     assert r.status == status, 'expected %d, got %r' % (status, r)

@@ -11,8 +11,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Client, Server, Tap, download, is_error, is_id, is_iso, main_guard,  # noqa: E402
-                     make_team, replay, unique)
+from harness import (Client, Server, Tap, download, eventually, is_error, is_id, is_iso,  # noqa: E402
+                     main_guard, make_team, replay, unique)
 
 PACKAGE_TYPES = {
     'access_limit': int, 'access_token': str, 'contains_virus': bool, 'created_at': str,
@@ -565,8 +565,8 @@ def body(t, srv):
         g = get_pkg(ta, pid, okey).json
         assert g['state'] == 'expired' and g['name'] == 'Final cut 3', g
         assert g['recipients'] == ['one@example.org'] and g['size'] == len(data), g
-        r = download(srv.port, dl.json)
-        assert r.status in (404, 410), 'bytes of a deleted package still served: %r' % r
+        eventually(lambda: download(srv.port, dl.json).status in (404, 410),
+                   what='a deleted package\'s bytes becoming unreachable')
         is_error(pkg_req('PUT', pid, tok, {'expiry': when}, suffix='/expiry'), 409, 3001)
         is_error(pkg_req('PUT', pid, tok, {'name': 'later'}), 409, 3001)
     t.test('a finalized package (uploaded as a MASV client does) is listed, renamed by PUT and '

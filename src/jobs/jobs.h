@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * Background work on the database's job rows (struct job, store.h): worker threads that claim a
+ * due job under a lease, run its kind's handler outside any transaction, and record the outcome:
+ * done; a retry later with exponential backoff; or, past the kind's attempts, failed (kept to be
+ * looked at). A job whose worker died is claimed again when its lease runs out, so a handler may
+ * run twice for one job and must be idempotent. Any number of processes share one queue: `consign
+ * serve` runs workers beside its HTTP threads, `consign worker` runs only workers.
+ *
+ * Threads: jobs_start() makes the workers, each with a database connection of its own; handlers
+ * run on them. jobs_enqueue() may be called from any thread, inside the caller's transaction.
+ */
+#ifndef CONSIGN_JOBS_H
+#define CONSIGN_JOBS_H
+
+#include "core/compat.h"
+
+#include "store/store.h"
+
+/** What a handler says of one attempt. */
+enum jobs_outcome {
+    JOBS_DONE,    /* finished (also when there was nothing left to do) */
+    JOBS_RETRY,   /* failed for now (a store that did not answer): try again later */
+    JOBS_GIVE_UP, /* can never succeed (its subject is gone for good): failed at once */
+};
+
+/**
+ * Runs job @j with the worker's database connection @s (outside any transaction: the handler
+ * runs its own); a sentence for the log and the job's last_error in @why when it fails.
+ */
+typedef enum jobs_outcome jobs_handler_fn(void *env, struct store *s, const struct job *j,
+                                          char *why, size_t why_cap);
+
+/** A kind of job and how to run it. */
+struct jobs_kind {
+    const char *kind;
+    jobs_handler_fn *run;
+    int max_attempts; /* then failed; 0 means JOBS_MAX_ATTEMPTS */
+};
+
+/** Attempts of a kind that says none. */
+#define JOBS_MAX_ATTEMPTS 8
+/** The backoff of retry n (1-based) is JOBS_BACKOFF_MS << (n - 1), at most JOBS_BACKOFF_MAX_MS. */
+#define JOBS_BACKOFF_MS 5000
+#define JOBS_BACKOFF_MAX_MS (3600 * 1000)
+/** How long a worker holds a job before another may take it over. */
+#define JOBS_LEASE_MS (10 * 60 * 1000)
+
+struct jobs_cfg {
+    struct store_cfg store; /* each worker opens its own connection */
+    const struct jobs_kind *kinds;
+    size_t nkinds;
+    void *env;        /* passed to the handlers */
+    unsigned workers; /* threads; 0 runs none */
+    int64_t poll_ms;  /* how often an idle worker looks for due jobs */
+};
+
+struct jobs;
+
+/** Starts the workers; NULL with @why when a connection cannot be opened. */
+struct jobs *jobs_start(const struct jobs_cfg *cfg, char *why, size_t why_cap);
+/** Asks the workers to stop, waits for the jobs they run to end, frees @j; accepts NULL. */
+void jobs_stop(struct jobs *j);
+/** Wakes this process's idle workers: a job was just queued (others find it by polling). */
+void jobs_wake(struct jobs *j);
+
+/**
+ * Queues a job of @kind with @payload (JSON text, or NULL for "{}"), due at @run_after, inside
+ * the caller's transaction on @s, so that it exists exactly when what it is about does.
+ * @dedupe: NULL, or a key that makes a second queueing of the same work a no-op. @max_attempts as
+ * in struct jobs_kind. Returns what store_job_insert() did (STORE_NONE: already queued).
+ */
+enum store_rc jobs_enqueue(struct store *s, const char *kind, const char *payload,
+                           const char *dedupe, int64_t run_after, int max_attempts);
+
+/** When retry @attempt (1-based) of a job that failed at @now may run. */
+int64_t jobs_backoff(int64_t now, int64_t attempt);
+
+/**
+ * Claims and runs at most one due job as @owner on @s (what a worker does once): true when one
+ * ran. For `consign admin` and tests that drive the queue without threads.
+ */
+bool jobs_run_one(struct store *s, const struct jobs_kind *kinds, size_t nkinds, void *env,
+                  const char *owner);
+
+#endif /* CONSIGN_JOBS_H */
