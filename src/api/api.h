@@ -22,9 +22,17 @@ struct api_env {
     uint8_t secret[AUTH_SECRET_LEN];
     const char *public_url; /* "http://127.0.0.1:8080", no trailing slash */
     const char *version;
-    struct blob *blob; /* file bytes */
-    struct jobs *jobs; /* this process's workers, woken when a job is queued; may be NULL */
+    struct blob *blob;         /* file bytes */
+    struct jobs *jobs;         /* this process's workers, woken when a job is queued; may be NULL */
+    int64_t storage_period_ms; /* how long a finalized package is kept (API_STORAGE_PERIOD_MS) */
+    int64_t abandon_after_ms;  /* a new package unchanged this long is cleaned up */
 };
+
+/** The storage period and the abandonment time when not configured: 7 and 14 days. */
+#define API_STORAGE_PERIOD_MS (7LL * 86400000)
+#define API_ABANDON_AFTER_MS (14LL * 86400000)
+/** How often the expiry sweep runs. */
+#define API_SWEEP_EVERY_MS (60LL * 1000)
 
 /** Credentials a route takes (struct http_route.auth). */
 enum api_auth {
@@ -38,6 +46,8 @@ extern const struct jobs_kind api_job_kinds[];
 extern const size_t api_job_kinds_count;
 /** Queues, in @s's transaction, the removal of package @package_id's bytes. */
 enum store_rc api_purge_enqueue(struct store *s, const char *package_id);
+/** Queues the recurring expiry sweep unless it is queued already (any server may call it). */
+enum store_rc api_sweep_enqueue(struct store *s);
 
 /** The route table and its length. */
 extern const struct http_route api_routes[];

@@ -23,6 +23,7 @@ struct file_ctx {
     const char **etags; /* of each of parts, without quotes */
     struct file *files;
     size_t nfiles;
+    int64_t storage_period_ms; /* for a package being finalized: how long it is kept */
 };
 
 static enum store_rc file_txn(struct store *s, void *vctx)
@@ -714,6 +715,9 @@ static enum store_rc package_finalize_txn(struct store *s, void *vctx)
     c->pkg.total_files = (int64_t)c->nfiles;
     c->pkg.state = PACKAGE_FINALIZED;
     c->pkg.updated_at = clock_now_ms();
+    /* Kept from now for the storage period, unless unlimited; the expiry sweep ends it. */
+    c->pkg.expiry =
+        c->pkg.unlimited_storage ? TIME_UNSET : c->pkg.updated_at + c->storage_period_ms;
     return store_package_update(s, &c->pkg);
 }
 
@@ -727,6 +731,7 @@ void api_package_finalize(struct req *rq)
             rq, &c.pkg, PACKAGE_STATE_BIT(PACKAGE_NEW) | PACKAGE_STATE_BIT(PACKAGE_FINALIZED),
             "it can no longer be finalized"))
         return;
+    c.storage_period_ms = api_env(rq)->storage_period_ms;
     rc = api_run_or_reply(rq, "packages.finalize", STORE_WRITE, package_finalize_txn, &c);
     if (rc < 0)
         return;

@@ -24,7 +24,8 @@
 
 static const char serve_usage[] =
     "usage: consign serve [--data DIR] [--database URL] [--storage URL] [--listen HOST:PORT]\n"
-    "                     [--public-url URL] [--threads N] [--jobs N] [--log-level LEVEL]\n"
+    "                     [--public-url URL] [--threads N] [--jobs N] [--storage-days N]\n"
+    "                     [--abandon-days N] [--log-level LEVEL]\n"
     "                     [--shutdown-timeout SECONDS]\n"
     "                     [--conn-limit N] [--conn-timeout SECONDS] [--trust-forwarded]\n"
     "\n"
@@ -40,6 +41,8 @@ static const char serve_usage[] =
     "  --public-url URL         base URL clients reach this server at     CONSIGN_PUBLIC_URL (http://LISTEN)\n"
     "  --threads N              worker threads (0: one per core)          CONSIGN_THREADS (0)\n"
     "  --jobs N                 background job workers (0: none here)     CONSIGN_JOBS (2)\n"
+    "  --storage-days N         days a finalized package is kept          CONSIGN_STORAGE_DAYS (7)\n"
+    "  --abandon-days N         days before an unfinished package goes    CONSIGN_ABANDON_DAYS (14)\n"
     "  --log-level LEVEL        error, warn, info or debug                CONSIGN_LOG_LEVEL (info)\n"
     "  --shutdown-timeout S     how long requests in flight may finish    CONSIGN_SHUTDOWN_TIMEOUT (30)\n"
     "  --conn-limit N           open connections at most                  CONSIGN_CONN_LIMIT (1024)\n"
@@ -64,6 +67,8 @@ struct serve_cfg {
     const char *log_level;
     uint64_t threads;
     uint64_t jobs;
+    uint64_t storage_days;
+    uint64_t abandon_days;
     uint64_t shutdown_timeout;
     uint64_t conn_limit;
     uint64_t conn_timeout;
@@ -188,6 +193,8 @@ static int parse(int argc, char **argv, struct serve_cfg *cfg)
         { "public-url", required_argument, NULL, 'u' },
         { "threads", required_argument, NULL, 't' },
         { "jobs", required_argument, NULL, 'j' },
+        { "storage-days", required_argument, NULL, 'K' },
+        { "abandon-days", required_argument, NULL, 'A' },
         { "log-level", required_argument, NULL, 'L' },
         { "shutdown-timeout", required_argument, NULL, 'S' },
         { "conn-limit", required_argument, NULL, 'c' },
@@ -198,6 +205,8 @@ static int parse(int argc, char **argv, struct serve_cfg *cfg)
     };
     const char *threads = cli_env("CONSIGN_THREADS", "0");
     const char *jobs = cli_env("CONSIGN_JOBS", "2");
+    const char *storage_days = cli_env("CONSIGN_STORAGE_DAYS", "7");
+    const char *abandon_days = cli_env("CONSIGN_ABANDON_DAYS", "14");
     const char *shutdown = cli_env("CONSIGN_SHUTDOWN_TIMEOUT", "30");
     const char *conn_limit = cli_env("CONSIGN_CONN_LIMIT", "1024");
     const char *conn_timeout = cli_env("CONSIGN_CONN_TIMEOUT", "120");
@@ -235,6 +244,12 @@ static int parse(int argc, char **argv, struct serve_cfg *cfg)
         case 'j':
             jobs = optarg;
             break;
+        case 'K':
+            storage_days = optarg;
+            break;
+        case 'A':
+            abandon_days = optarg;
+            break;
         case 'L':
             cfg->log_level = optarg;
             break;
@@ -265,6 +280,12 @@ static int parse(int argc, char **argv, struct serve_cfg *cfg)
                                threads);
     if (!number(jobs, 64, &cfg->jobs))
         return cli_usage_error(serve_usage, "--jobs: '%s' is not a number from 0 to 64", jobs);
+    if (!number(storage_days, 36500, &cfg->storage_days) || cfg->storage_days == 0)
+        return cli_usage_error(serve_usage, "--storage-days: '%s' is not a number from 1 to 36500",
+                               storage_days);
+    if (!number(abandon_days, 36500, &cfg->abandon_days) || cfg->abandon_days == 0)
+        return cli_usage_error(serve_usage, "--abandon-days: '%s' is not a number from 1 to 36500",
+                               abandon_days);
     if (!number(shutdown, 86400, &cfg->shutdown_timeout))
         return cli_usage_error(serve_usage, "--shutdown-timeout: '%s' is not a number of seconds",
                                shutdown);
@@ -282,6 +303,46 @@ static int parse(int argc, char **argv, struct serve_cfg *cfg)
         return cli_usage_error(serve_usage, "--log-level: '%s' is not error, warn, info or debug",
                                cfg->log_level);
     return -1;
+}
+
+static enum store_rc sweep_txn(struct store *s, void *ctx)
+{
+    (void)ctx;
+    return api_sweep_enqueue(s);
+}
+
+/*
+ * For tests that move time instead of waiting for it: with CONSIGN_CLOCK_FILE set, the clock
+ * runs that file's number of milliseconds ahead (read every 50 ms). Never set in production.
+ */
+static void *clock_follower(void *arg)
+{
+    const char *path = arg;
+
+    for (;;) {
+        FILE *f = fopen(path, "r");
+        long long ms;
+
+        if (f) {
+            if (fscanf(f, "%lld", &ms) == 1)
+                clock_set_offset_ms(ms);
+            fclose(f);
+        }
+        usleep(50 * 1000);
+    }
+    return NULL;
+}
+
+static void clock_follow_file(void)
+{
+    const char *path = getenv("CONSIGN_CLOCK_FILE");
+    pthread_t th;
+
+    if (!path || !path[0])
+        return;
+    LOG_WARN("the clock follows %s (CONSIGN_CLOCK_FILE: for tests only)", path);
+    if (pthread_create(&th, NULL, clock_follower, (void *)path) == 0)
+        pthread_detach(th);
 }
 
 int cmd_serve(int argc, char **argv)
@@ -342,6 +403,14 @@ int cmd_serve(int argc, char **argv)
         rc = 1;
         goto out;
     }
+    env.storage_period_ms = (int64_t)cfg.storage_days * 86400000;
+    env.abandon_after_ms = (int64_t)cfg.abandon_days * 86400000;
+    if (store_run(s, "serve.sweep", STORE_WRITE, sweep_txn, NULL) < 0) {
+        LOG_ERR("cannot queue the expiry sweep");
+        rc = 1;
+        goto out;
+    }
+    clock_follow_file();
     {
         struct jobs_cfg jc = { .store = env.store_cfg,
                                .kinds = api_job_kinds,

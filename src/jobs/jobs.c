@@ -72,14 +72,21 @@ struct finish_ctx {
     enum job_state state;
     int64_t run_after;
     const char *error;
+    int64_t every_ms; /* a recurring kind's next run, when this one ends */
 };
 
 static enum store_rc finish_txn(struct store *s, void *vctx)
 {
     struct finish_ctx *c = vctx;
+    int64_t now = clock_now_ms();
+    enum store_rc rc =
+        store_job_finish(s, c->job->id, c->owner, c->state, c->run_after, c->error, now);
 
-    return store_job_finish(s, c->job->id, c->owner, c->state, c->run_after, c->error,
-                            clock_now_ms());
+    if (rc != STORE_ONE || !c->every_ms || c->state == JOB_QUEUED)
+        return rc;
+    rc = jobs_enqueue(s, c->job->kind, c->job->payload, c->job->dedupe, now + c->every_ms,
+                      (int)c->job->max_attempts);
+    return rc < 0 ? rc : STORE_ONE;
 }
 
 static const struct jobs_kind *kind_of(const struct jobs_kind *kinds, size_t n, const char *kind)
@@ -121,6 +128,7 @@ bool jobs_run_one(struct store *s, const struct jobs_kind *kinds, size_t nkinds,
         out = k->run(env, s, &c.job, why, sizeof(why));
     }
     f.run_after = c.job.run_after;
+    f.every_ms = k ? k->every_ms : 0;
     switch (out) {
     case JOBS_DONE:
         f.state = JOB_DONE;

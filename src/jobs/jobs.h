@@ -36,6 +36,9 @@ struct jobs_kind {
     const char *kind;
     jobs_handler_fn *run;
     int max_attempts; /* then failed; 0 means JOBS_MAX_ATTEMPTS */
+    /* A recurring kind (a sweep): once a run is done or failed, the next is queued this long
+     * after, in the same transaction, so the chain never breaks. 0: runs once. */
+    int64_t every_ms;
 };
 
 /** Attempts of a kind that says none. */

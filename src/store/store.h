@@ -431,6 +431,14 @@ enum store_rc store_link_update(struct store *s, const struct link *l);
 enum store_rc store_links_list(struct store *s, const char *package_id, struct arena *a,
                                struct link **out, size_t *n);
 
+/**
+ * Packages whose time is up, across every team, at most @limit: finalized ones whose expiry is
+ * not after @now, and new ones (abandoned uploads) that neither they nor their files changed
+ * since @stale_before.
+ */
+enum store_rc store_packages_due(struct store *s, int64_t now, int64_t stale_before, int64_t limit,
+                                 struct arena *a, struct package **out, size_t *n);
+
 /* Background jobs. */
 /** A queued job; STORE_NONE (nothing added) when a queued job of its kind has its dedupe key. */
 enum store_rc store_job_insert(struct store *s, const struct job *j);

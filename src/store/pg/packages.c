@@ -202,6 +202,28 @@ enum store_rc pg_package_insert(struct store *s, const struct package *p)
         &pp, NULL, "package insert");
 }
 
+enum store_rc pg_packages_due(struct store *s, int64_t now, int64_t stale_before, int64_t limit,
+                              struct arena *a, struct package **out, size_t *n)
+{
+    struct pg_store *q = to_pg(s);
+    struct pg_params p;
+
+    *out = NULL;
+    *n = 0;
+    pg_params_init(&p);
+    pg_add_int(&p, now);
+    pg_add_int(&p, stale_before);
+    pg_add_int(&p, limit);
+    return pg_read_rows(
+        q,
+        pg_stmt(q, "(SELECT " PKG_COLS PKG_FROM "WHERE p.state = 'finalized' AND "
+                   "p.expiry IS NOT NULL AND p.expiry <= $1 ORDER BY p.expiry LIMIT $3) UNION ALL "
+                   "(SELECT " PKG_COLS PKG_FROM "WHERE p.state = 'new' AND p.updated_at < $2 AND "
+                   "NOT EXISTS (SELECT 1 FROM files f WHERE f.package_id = p.id AND "
+                   "f.updated_at >= $2) ORDER BY p.updated_at LIMIT $3) LIMIT $3"),
+        &p, a, sizeof(**out), read_package, out, n, "packages due");
+}
+
 enum store_rc pg_package_get(struct store *s, const char *id, struct arena *a, struct package *out)
 {
     return pg_read_one_by(to_pg(s), "SELECT " PKG_COLS PKG_FROM "WHERE p.id = $1", id, a,

@@ -240,6 +240,27 @@ enum store_rc sqlite_package_get(struct store *s, const char *id, struct arena *
     return sq_read_one(q, st, a, read_package, out, "package get");
 }
 
+enum store_rc sqlite_packages_due(struct store *s, int64_t now, int64_t stale_before, int64_t limit,
+                                  struct arena *a, struct package **out, size_t *n)
+{
+    struct sqlite_store *q = to_sqlite(s);
+    sqlite3_stmt *st = sq_stmt(
+        q, "SELECT * FROM (SELECT " PKG_COLS PKG_FROM "WHERE p.state = 'finalized' AND "
+           "p.expiry IS NOT NULL AND p.expiry <= ?1 ORDER BY p.expiry LIMIT ?3) UNION ALL "
+           "SELECT * FROM (SELECT " PKG_COLS PKG_FROM "WHERE p.state = 'new' AND "
+           "p.updated_at < ?2 AND NOT EXISTS (SELECT 1 FROM files f WHERE f.package_id = p.id "
+           "AND f.updated_at >= ?2) ORDER BY p.updated_at LIMIT ?3) LIMIT ?3");
+
+    *out = NULL;
+    *n = 0;
+    if (!st)
+        return STORE_HARD;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, stale_before);
+    sqlite3_bind_int64(st, 3, limit);
+    return sq_read_rows(q, st, a, sizeof(**out), read_package, out, n, "packages due");
+}
+
 enum store_rc sqlite_package_update(struct store *s, const struct package *p)
 {
     struct sqlite_store *q = to_sqlite(s);
