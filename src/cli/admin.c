@@ -18,12 +18,17 @@ static const char admin_usage[] =
     "                                 --password PASS\n"
     "       consign admin add-member [--data DIR | --database URL] --team TEAM_ID --email EMAIL\n"
     "                                --password PASS --role ROLE\n"
+    "       consign admin usage [--data DIR | --database URL]\n"
     "\n"
     "create-team  creates a team with EMAIL as its owner and an API key for the owner; prints\n"
     "             {\"team_id\", \"user_id\", \"membership_id\", \"api_key\"}\n"
     "add-member   adds EMAIL to the team with ROLE (owner, admin, member, guest or\n"
     "             integration_manager) and an API key; an existing user joins as the same user\n"
     "             and keeps its password; prints {\"user_id\", \"membership_id\", \"api_key\"}\n"
+    "usage        what each team stores: packages and bytes per state; prints {\"bytes\",\n"
+    "             \"teams\": [{\"team_id\", \"name\", \"bytes\", \"states\": {STATE: {\"packages\",\n"
+    "             \"bytes\"}}}]} (bytes of files kept; an object store's unfinished parts are not\n"
+    "             counted)\n"
     "\n"
     "--data defaults to CONSIGN_DATA, then ./var (its SQLite database). --database URL\n"
     "(postgres://USER:PASSWORD@HOST:PORT/NAME, default CONSIGN_DATABASE) works on the\n"
@@ -98,6 +103,62 @@ static void print_json(json_t *j)
     json_decref(j);
 }
 
+static enum store_rc usage_txn(struct store *s, void *vctx)
+{
+    void **c = vctx;
+
+    return store_usage_list(s, c[0], c[1], c[2]);
+}
+
+/* consign admin usage: what each team stores, per state. */
+static int usage(const struct admin_args *a)
+{
+    struct store *s;
+    struct arena ar;
+    struct usage_row *rows;
+    size_t n = 0;
+    void *ctx[] = { &ar, &rows, &n };
+    json_t *teams = json_array(), *team = NULL;
+    int64_t total = 0, team_bytes = 0;
+    char why[512];
+
+    s = store_open(&(struct store_cfg){ .data_dir = a->data, .database_url = a->database }, why,
+                   sizeof(why));
+    if (!s) {
+        fprintf(stderr, "consign: cannot open the database: %s\n", why);
+        json_decref(teams);
+        return 1;
+    }
+    arena_init(&ar);
+    if (store_run(s, "admin.usage", STORE_READ, usage_txn, ctx) < 0) {
+        fprintf(stderr, "consign: usage: the database failed\n");
+        arena_release(&ar);
+        store_close(s);
+        json_decref(teams);
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct usage_row *u = &rows[i];
+
+        if (!team || strcmp(json_string_value(json_object_get(team, "team_id")), u->team_id)) {
+            team = json_pack("{s:s, s:s, s:I, s:{}}", "team_id", u->team_id, "name",
+                             u->team_name ? u->team_name : "", "bytes", (json_int_t)0, "states");
+            json_array_append_new(teams, team);
+            team_bytes = 0;
+        }
+        json_object_set_new(json_object_get(team, "states"), package_state_name(u->state),
+                            json_pack("{s:I, s:I}", "packages", (json_int_t)u->packages, "bytes",
+                                      (json_int_t)u->bytes));
+        team_bytes += u->bytes;
+        total += u->bytes;
+        json_object_set_new(team, "bytes", json_integer(team_bytes));
+    }
+    arena_release(&ar);
+    store_close(s);
+    print_json(json_pack("{s:I, s:o}", "bytes", (json_int_t)total, "teams", teams));
+    return 0;
+}
+
 int cmd_admin(int argc, char **argv)
 {
     struct admin_args a = { 0 };
@@ -115,11 +176,14 @@ int cmd_admin(int argc, char **argv)
         fputs(admin_usage, stdout);
         return 0;
     }
-    if (strcmp(sub, "create-team") != 0 && strcmp(sub, "add-member") != 0)
+    if (strcmp(sub, "create-team") != 0 && strcmp(sub, "add-member") != 0 &&
+        strcmp(sub, "usage") != 0)
         return cli_usage_error(admin_usage, "'%s' is not an admin subcommand", sub);
     rc = parse(argc - 1, argv + 1, &a);
     if (rc >= 0)
         return rc;
+    if (strcmp(sub, "usage") == 0)
+        return usage(&a);
     if (!a.email || !a.password)
         return cli_usage_error(admin_usage, "%s needs --email and --password", sub);
     if (strcmp(sub, "create-team") == 0 && !a.name)

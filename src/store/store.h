@@ -278,6 +278,16 @@ const char *job_state_name(enum job_state st);
 /** The state named @name; 0 when none is. */
 enum job_state job_state_parse(const char *name);
 
+/** What a team stores in packages of one state (consign admin usage). */
+struct usage_row {
+    char team_id[ID_LEN + 1];
+    char *team_name;
+    enum package_state state;
+    int64_t packages;
+    int64_t bytes; /* file bytes kept: finalized files, and parts of unfinished ones received
+                      by this server (an object store's unfinished parts are not counted) */
+};
+
 /** Which packages of a team a caller may see. */
 struct package_scope {
     bool all;                  /* owners and admins */
@@ -438,6 +448,9 @@ enum store_rc store_links_list(struct store *s, const char *package_id, struct a
  */
 enum store_rc store_packages_due(struct store *s, int64_t now, int64_t stale_before, int64_t limit,
                                  struct arena *a, struct package **out, size_t *n);
+
+/** Packages and stored bytes per team and state, by team name, then state. */
+enum store_rc store_usage_list(struct store *s, struct arena *a, struct usage_row **out, size_t *n);
 
 /* Background jobs. */
 /** A queued job; STORE_NONE (nothing added) when a queued job of its kind has its dedupe key. */

@@ -10,8 +10,8 @@ import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BIN, PASSWORD, ROLES, SCALE, Tap, admin, base_env, is_error, is_id,  # noqa: E402
-                     main_guard, unique, with_server)
+from harness import (BIN, MIB, PASSWORD, ROLES, SCALE, Client, Tap, admin, base_env,  # noqa: E402
+                     is_error, is_id, main_guard, new_package, replay, unique, with_server)
 
 
 def main(t):
@@ -237,6 +237,46 @@ def body(t, srv):
         bad = [l for l in err.splitlines() if ' 500 ' in l or ' 503 ' in l or 'ERROR' in l]
         assert not bad, bad[:5]
     t.test('no 5xx or ERROR in the server log', log_clean)
+
+    def usage():
+        # a team of its own: a finalized package of 6 MiB + 10 bytes, one with a part of 5 MiB
+        # received but not finalized, and one deleted
+        j = admin('create-team', *srv.store_args, '--name', 'Usage', '--email',
+                  'usage-%s@example.com' % unique(), '--password', PASSWORD)[1]
+        key, tid = j['api_key'], j['team_id']
+
+        def upload(name, sizes, finalize):
+            pkg = new_package(srv, key, tid, name)
+            c = Client(srv, pkg['access_token'])
+            created, upload_id, bps = c.begin(pkg['id'], name + '.bin', len(sizes))
+            extras = []
+            for k, size in enumerate(sizes):
+                r = replay(srv.port, bps[k], os.urandom(size))
+                assert r.status == 200, r
+                extras.append({'partNumber': k + 1, 'etag': r.header('etag')})
+            if finalize:
+                r = c.finalize_file(pkg['id'], created['file']['id'], upload_id, extras,
+                                    size=sum(sizes))
+                assert r.status == 200, r
+                c.finalize(pkg['id'])
+            return pkg
+        upload('done', [5 * MIB, MIB + 10], True)
+        upload('half', [5 * MIB], False)
+        gone = upload('gone', [10], True)
+        r = srv.delete('/v1/packages/%s' % gone['id'], headers={'X-Package-Token': gone['access_token']})
+        assert r.status == 204, r
+        rc, doc, err = admin('usage', *srv.store_args)
+        assert rc == 0, err
+        mine = [x for x in doc['teams'] if x['team_id'] == tid]
+        assert len(mine) == 1 and mine[0]['name'] == 'Usage', doc
+        want = {'finalized': {'packages': 1, 'bytes': 6 * MIB + 10},
+                'new': {'packages': 1, 'bytes': 0 if SCALE else 5 * MIB},
+                'expired': {'packages': 1, 'bytes': 0}}
+        assert mine[0]['states'] == want, mine[0]
+        assert mine[0]['bytes'] == sum(v['bytes'] for v in want.values()), mine[0]
+        assert doc['bytes'] == sum(x['bytes'] for x in doc['teams']), doc
+    t.test('admin usage: packages and stored bytes per team and state (a finalized file, the '
+           'parts of an unfinished one, nothing for an expired package)', usage)
 
 
 if __name__ == '__main__':

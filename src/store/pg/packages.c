@@ -693,3 +693,37 @@ enum store_rc pg_packages_move_by_expiry(struct store *s, const char *team_id, b
                  &p, updated, "packages move by expiry");
     return rc < 0 ? rc : STORE_ONE;
 }
+
+/* Bytes a file holds: all of it once finalized, else the parts received so far. */
+#define FILE_BYTES                                                                                 \
+    "CASE WHEN f.done THEN f.size ELSE coalesce((SELECT sum(fp.size) FROM file_parts fp "          \
+    "WHERE fp.file_id = f.id), 0) END"
+
+static void read_usage(const PGresult *r, int row, struct arena *a, void *record)
+{
+    struct usage_row *u = record;
+
+    pg_col_id(r, row, 0, u->team_id);
+    u->team_name = pg_col_text(r, row, 1, a);
+    u->state = package_state_parse(str_from(PQgetvalue(r, row, 2)));
+    u->packages = pg_col_int(r, row, 3);
+    u->bytes = pg_col_int(r, row, 4);
+}
+
+enum store_rc pg_usage_list(struct store *s, struct arena *a, struct usage_row **out, size_t *n)
+{
+    struct pg_store *q = to_pg(s);
+    struct pg_params p;
+
+    *out = NULL;
+    *n = 0;
+    pg_params_init(&p);
+    return pg_read_rows(
+        q,
+        pg_stmt(q, "SELECT p.team_id, t.name, p.state, count(*), coalesce(sum(CASE WHEN p.state "
+                   "IN ('new', 'finalized') THEN (SELECT coalesce(sum(" FILE_BYTES "), 0) FROM "
+                   "files f WHERE f.package_id = p.id) ELSE 0 END), 0)::bigint FROM packages p "
+                   "JOIN teams t ON t.id = p.team_id GROUP BY p.team_id, t.name, p.state "
+                   "ORDER BY t.name, p.team_id, p.state"),
+        &p, a, sizeof(**out), read_usage, out, n, "usage list");
+}

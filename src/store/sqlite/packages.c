@@ -692,3 +692,36 @@ enum store_rc sqlite_packages_move_by_expiry(struct store *s, const char *team_i
     *updated = sqlite3_changes(q->db);
     return STORE_ONE;
 }
+
+/* Bytes a file holds: all of it once finalized, else the parts received so far. */
+#define FILE_BYTES                                                                                 \
+    "CASE WHEN f.done THEN f.size ELSE coalesce((SELECT sum(fp.size) FROM file_parts fp "          \
+    "WHERE fp.file_id = f.id), 0) END"
+
+static void read_usage(sqlite3_stmt *st, struct arena *a, void *record)
+{
+    struct usage_row *u = record;
+
+    sq_id(st, 0, u->team_id);
+    u->team_name = sq_text(st, 1, a);
+    u->state = package_state_parse(str_from((const char *)sqlite3_column_text(st, 2)));
+    u->packages = sqlite3_column_int64(st, 3);
+    u->bytes = sqlite3_column_int64(st, 4);
+}
+
+enum store_rc sqlite_usage_list(struct store *s, struct arena *a, struct usage_row **out, size_t *n)
+{
+    struct sqlite_store *q = to_sqlite(s);
+    sqlite3_stmt *st = sq_stmt(
+        q, "SELECT p.team_id, t.name, p.state, count(*), coalesce(sum(CASE WHEN p.state IN "
+           "('new', 'finalized') THEN (SELECT coalesce(sum(" FILE_BYTES "), 0) FROM files f "
+           "WHERE f.package_id = p.id) ELSE 0 END), 0) FROM packages p JOIN teams t ON "
+           "t.id = p.team_id GROUP BY p.team_id, t.name, p.state ORDER BY t.name, p.team_id, "
+           "p.state");
+
+    *out = NULL;
+    *n = 0;
+    if (!st)
+        return STORE_HARD;
+    return sq_read_rows(q, st, a, sizeof(**out), read_usage, out, n, "usage list");
+}
