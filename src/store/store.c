@@ -57,6 +57,24 @@ enum package_state package_state_parse(struct str name)
     return 0;
 }
 
+static const char *const access_level_names[] = {
+    [PORTAL_REGULAR] = "regular",
+    [PORTAL_PRIVATE] = "private",
+};
+
+const char *portal_access_level_name(enum portal_access_level l)
+{
+    return (size_t)l < ARRAY_LEN(access_level_names) ? access_level_names[l] : NULL;
+}
+
+enum portal_access_level portal_access_level_parse(const char *name)
+{
+    for (size_t i = 1; i < ARRAY_LEN(access_level_names); i++)
+        if (name && strcmp(name, access_level_names[i]) == 0)
+            return (enum portal_access_level)i;
+    return 0;
+}
+
 static bool has_prefix(const char *s, const char *prefix)
 {
     return strncmp(s, prefix, strlen(prefix)) == 0;

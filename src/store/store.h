@@ -325,6 +325,103 @@ struct package_query {
     struct store_page page; /* limit 0: every match (legacy lists) */
 };
 
+/** Who may see a private portal: its access list; a regular one: everyone, or its teamspace. */
+enum portal_access_level {
+    PORTAL_REGULAR = 1,
+    PORTAL_PRIVATE,
+};
+
+/** "regular", "private"; NULL for an unknown value. */
+const char *portal_access_level_name(enum portal_access_level l);
+/** Parses an access level name; 0 when unknown. */
+enum portal_access_level portal_access_level_parse(const char *name);
+
+/**
+ * A portal: a branded upload page through which outsiders send packages to a team, with every
+ * field of MASV's create and update tables. Lists the API checks and writes itself are kept as
+ * compact JSON text consign wrote (NULL in a record to insert means "[]").
+ * Secrets: @access_code is kept as given, because managers read it back (MASV returns it); it
+ * is a code shared with uploaders, not a password. The download password is kept only as an
+ * Argon2id hash, which the portal's packages inherit as their link password. Neither is ever
+ * logged.
+ */
+struct portal {
+    char id[ID_LEN + 1];
+    char team_id[ID_LEN + 1];
+    char *created_by; /* user id of the creator; NULL when unknown */
+    char *name;
+    char *subdomain; /* a lowercase DNS label, unique among live portals of the server */
+    char *message;
+    bool active;
+    bool has_access_code;
+    char *access_code; /* "" when none */
+    char *logo_url;
+    char *background_url;
+    char *primary_color;
+    char *recipients; /* JSON array of addresses */
+    bool has_download_password;
+    char *download_password_hash; /* Argon2id; NULL when none */
+    int64_t custom_expiry_days;   /* -1: unlimited; 0: the team's default */
+    char *cloud_connections;      /* JSON array of {id, target_action, sync_metadata} */
+    char *custom_webhooks;        /* JSON array of {id} */
+    bool disable_upload_receipt;
+    char *tag_id;   /* NULL: no tag (reads give NULL for a tag deleted since) */
+    char *tag_name; /* read only */
+    enum portal_access_level access_level;
+    char **access_list; /* membership ids (private portals); @naccess of them */
+    size_t naccess;
+    char *teamspace_id;   /* NULL when in no teamspace */
+    char *teamspace_name; /* read only */
+    bool terms_of_service_enabled;
+    char *tos_checkbox_label;
+    char *tos_checkbox_url;
+    char *tos_title;
+    char *tos_description;
+    bool package_size_restriction_enabled;
+    int64_t max_package_size; /* bytes; 0: none */
+    int64_t max_file_size;    /* bytes; 0: none */
+    int64_t max_file_count;   /* 0: none */
+    bool file_type_restriction_enabled;
+    bool
+        file_type_restriction_exclude; /* the types are refused rather than the only ones allowed */
+    char *file_types;                  /* JSON array of ".ext" */
+    bool expiry_enabled;
+    int64_t expiry; /* TIME_UNSET: the zero time */
+    bool package_name_format_enabled;
+    char *name_format_value; /* a PCRE2 pattern */
+    char *name_format_label;
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+/** Which portals of a team a caller may see. */
+struct portal_scope {
+    bool all;                  /* owners and admins */
+    const char *membership_id; /* otherwise: regular portals in no teamspace or in one of this
+                                  membership's, and private ones whose access list has it */
+};
+
+/** Sort keys of the portal list. */
+enum portal_sort {
+    PORTAL_SORT_CREATED_AT = 0,
+    PORTAL_SORT_NAME,
+    PORTAL_SORT_ACTIVE,
+    PORTAL_SORT_COUNT,
+};
+
+/** A list of portals: the filters, the order (ties broken by id) and the page. */
+struct portal_query {
+    const char *team_id;
+    struct portal_scope scope;
+    const char *name;            /* substring (ASCII case-insensitive), NULL for any */
+    const char *subdomain;       /* substring, NULL for any */
+    const char *tags_json;       /* JSON array of tag ids, NULL for any */
+    const char *teamspaces_json; /* JSON array of teamspace ids, NULL for any */
+    enum portal_sort sort;
+    bool desc;
+    struct store_page page; /* limit 0: every match (legacy list) */
+};
+
 /* Users. */
 /** Inserts @u; STORE_NONE when the email is taken. */
 enum store_rc store_user_insert(struct store *s, const struct user *u);
@@ -413,6 +510,35 @@ enum store_rc store_packages_move_by_expiry(struct store *s, const char *team_id
 /** The teamspace @id of @team_id (without members). */
 enum store_rc store_teamspace_get(struct store *s, const char *team_id, const char *id,
                                   struct arena *a, struct teamspace *out);
+
+/* Portals. */
+/** Inserts @p and its access list; STORE_NONE when a live portal has its subdomain. */
+enum store_rc store_portal_insert(struct store *s, const struct portal *p);
+/** The live portal @id (of any team: callers check the team), with its access list. */
+enum store_rc store_portal_get(struct store *s, const char *id, struct arena *a,
+                               struct portal *out);
+/** The live portal whose subdomain is exactly @subdomain (lowercase), with its access list. */
+enum store_rc store_portal_by_subdomain(struct store *s, const char *subdomain, struct arena *a,
+                                        struct portal *out);
+/**
+ * Writes every field of @p but its id, team, creator and created_at, and replaces its access
+ * list. STORE_NONE when another live portal has its subdomain or @p is not a live portal.
+ */
+enum store_rc store_portal_update(struct store *s, const struct portal *p);
+/** Deletes portal @id at @now: its packages stay, its subdomain is free again. */
+enum store_rc store_portal_delete(struct store *s, const char *id, int64_t now);
+/** One page of @q (every match when its limit is 0), with access lists, and the number of all
+ * matches. */
+enum store_rc store_portals_list(struct store *s, const struct portal_query *q, struct arena *a,
+                                 struct portal **out, size_t *n, int64_t *total);
+/**
+ * Moves the packages of portal @portal_id (only @package_id when it is not NULL) in state
+ * @from whose expiry is within [@start, @end] to state @to; *@updated counts them.
+ */
+enum store_rc store_portal_packages_move(struct store *s, const char *portal_id,
+                                         const char *package_id, enum package_state from,
+                                         enum package_state to, int64_t start, int64_t end,
+                                         int64_t now, int64_t *updated);
 
 /* Files, parts and links. */
 enum store_rc store_file_insert(struct store *s, const struct file *f);

@@ -9,6 +9,7 @@
 
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -675,6 +676,475 @@ static void lists(struct store *s, struct arena *a, const char *user_id)
 /* ---- PostgreSQL: a database of the run's own ---- */
 
 /* Runs @sql on the server of @url; false (said) when it fails. */
+/* ---- portals ---- */
+
+/* The fields of two portals that differ, by name, into @why (empty when none). */
+static void portal_diff(const struct portal *a, const struct portal *b, char *why, size_t cap)
+{
+    size_t k = 0;
+
+#define DIFF_TEXT(f)                                                                               \
+    if (cmp_text(a->f, b->f) && k < cap)                                                           \
+    k += (size_t)snprintf(why + k, cap - k, " " #f)
+#define DIFF_VAL(f)                                                                                \
+    if (a->f != b->f && k < cap)                                                                   \
+    k += (size_t)snprintf(why + k, cap - k, " " #f)
+    why[0] = '\0';
+    DIFF_TEXT(id);
+    DIFF_TEXT(team_id);
+    DIFF_TEXT(created_by);
+    DIFF_TEXT(name);
+    DIFF_TEXT(subdomain);
+    DIFF_TEXT(message);
+    DIFF_VAL(active);
+    DIFF_VAL(has_access_code);
+    DIFF_TEXT(access_code);
+    DIFF_TEXT(logo_url);
+    DIFF_TEXT(background_url);
+    DIFF_TEXT(primary_color);
+    DIFF_TEXT(recipients);
+    DIFF_VAL(has_download_password);
+    DIFF_TEXT(download_password_hash);
+    DIFF_VAL(custom_expiry_days);
+    DIFF_TEXT(cloud_connections);
+    DIFF_TEXT(custom_webhooks);
+    DIFF_VAL(disable_upload_receipt);
+    DIFF_TEXT(tag_id);
+    DIFF_VAL(access_level);
+    DIFF_VAL(naccess);
+    DIFF_TEXT(teamspace_id);
+    DIFF_VAL(terms_of_service_enabled);
+    DIFF_TEXT(tos_checkbox_label);
+    DIFF_TEXT(tos_checkbox_url);
+    DIFF_TEXT(tos_title);
+    DIFF_TEXT(tos_description);
+    DIFF_VAL(package_size_restriction_enabled);
+    DIFF_VAL(max_package_size);
+    DIFF_VAL(max_file_size);
+    DIFF_VAL(max_file_count);
+    DIFF_VAL(file_type_restriction_enabled);
+    DIFF_VAL(file_type_restriction_exclude);
+    DIFF_TEXT(file_types);
+    DIFF_VAL(expiry_enabled);
+    DIFF_VAL(expiry);
+    DIFF_VAL(package_name_format_enabled);
+    DIFF_TEXT(name_format_value);
+    DIFF_TEXT(name_format_label);
+    DIFF_VAL(created_at);
+    DIFF_VAL(updated_at);
+#undef DIFF_TEXT
+#undef DIFF_VAL
+    for (size_t i = 0; i < a->naccess && i < b->naccess && k < cap; i++)
+        if (strcmp(a->access_list[i], b->access_list[i]) != 0)
+            k += (size_t)snprintf(why + k, cap - k, " access_list[%zu]", i);
+}
+
+/* A portal with only what is required, in @team. */
+static struct portal plain_portal(const char *team, const char *name, const char *subdomain,
+                                  int64_t created_at)
+{
+    struct portal p = { .name = (char *)name,
+                        .subdomain = (char *)subdomain,
+                        .access_level = PORTAL_REGULAR,
+                        .expiry = TIME_UNSET,
+                        .created_at = created_at,
+                        .updated_at = created_at };
+
+    id_new(p.id);
+    memcpy(p.team_id, team, ID_LEN + 1);
+    return p;
+}
+
+/* The ids of a page, in order, separated by spaces. */
+static const char *portal_ids(const struct portal *ps, size_t n, struct arena *a)
+{
+    char *out = arena_alloc(a, n * (ID_LEN + 1) + 1);
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            out[k++] = ' ';
+        memcpy(out + k, ps[i].id, ID_LEN);
+        k += ID_LEN;
+    }
+    out[k] = '\0';
+    return out;
+}
+
+/* Lists @q and compares the order with @want (ids separated by spaces) and the total. */
+static void portals_listed(struct store *s, struct arena *a, struct portal_query q,
+                           const char *want, int64_t want_total, const char *label)
+{
+    struct portal *out = NULL;
+    size_t n = 0;
+    int64_t total = -1;
+    enum store_rc rc = store_portals_list(s, &q, a, &out, &n, &total);
+    const char *got = portal_ids(out, n, a);
+
+    ok(rc == (n ? STORE_ONE : STORE_NONE) && total == want_total && strcmp(got, want) == 0,
+       "portals: %s", label);
+    if (total != want_total || strcmp(got, want) != 0)
+        printf("#   got total %lld [%s]\n#   want total %lld [%s]\n", (long long)total, got,
+               (long long)want_total, want);
+}
+
+static const char *join_ids(struct arena *a, int n, ...)
+{
+    char *out = arena_alloc(a, (size_t)n * (ID_LEN + 1) + 1);
+    size_t k = 0;
+    va_list ap;
+
+    va_start(ap, n);
+    for (int i = 0; i < n; i++) {
+        if (i)
+            out[k++] = ' ';
+        memcpy(out + k, va_arg(ap, const char *), ID_LEN);
+        k += ID_LEN;
+    }
+    va_end(ap);
+    out[k] = '\0';
+    return out;
+}
+
+/* Portals in a team of their own: every field kept, the subdomain unique among live portals,
+ * updates, deletion, the list's orders, filters, totals and who sees what, and the bulk archive
+ * of a portal's packages. */
+static void portals(struct store *s, struct arena *a)
+{
+    struct team t = { .name = (char *)"Portals", .created_at = 1, .updated_at = 1 };
+    struct user u1 = new_user("portal-admin@example.org"), u2 = new_user("portal-m@example.org");
+    struct membership m1 = { .role = ROLE_ADMIN, .created_at = 1, .updated_at = 1 };
+    struct membership m2 = { .role = ROLE_MEMBER, .created_at = 2, .updated_at = 2 };
+    struct teamspace sp1 = { .name = (char *)"one", .created_at = 1, .updated_at = 1 };
+    struct teamspace sp2 = { .name = (char *)"two", .created_at = 1, .updated_at = 1 };
+    struct tag tg1 = { .name = (char *)"t1", .created_at = 1, .updated_at = 1 };
+    struct tag tg2 = { .name = (char *)"t2", .created_at = 1, .updated_at = 1 };
+    char *m2_ids[1], *access[2];
+    struct portal full, got, other, p[6];
+    struct portal_query q;
+    char why[512], tags[64], spaces[64];
+    int64_t updated = -1;
+
+    id_new(t.id);
+    id_new(m1.id);
+    id_new(m2.id);
+    id_new(sp1.id);
+    id_new(sp2.id);
+    id_new(tg1.id);
+    id_new(tg2.id);
+    memcpy(m1.team_id, t.id, ID_LEN + 1);
+    memcpy(m2.team_id, t.id, ID_LEN + 1);
+    memcpy(m1.user_id, u1.id, ID_LEN + 1);
+    memcpy(m2.user_id, u2.id, ID_LEN + 1);
+    memcpy(sp1.team_id, t.id, ID_LEN + 1);
+    memcpy(sp2.team_id, t.id, ID_LEN + 1);
+    memcpy(tg1.team_id, t.id, ID_LEN + 1);
+    memcpy(tg2.team_id, t.id, ID_LEN + 1);
+    m2_ids[0] = m2.id;
+    sp1.member_ids = m2_ids;
+    sp1.nmembers = 1;
+    ok(store_team_insert(s, &t) == STORE_ONE && store_user_insert(s, &u1) == STORE_ONE &&
+           store_user_insert(s, &u2) == STORE_ONE && store_membership_insert(s, &m1) == STORE_ONE &&
+           store_membership_insert(s, &m2) == STORE_ONE &&
+           store_teamspace_insert(s, &sp1) == STORE_ONE &&
+           store_teamspace_insert(s, &sp2) == STORE_ONE && store_tag_insert(s, &tg1) == STORE_ONE &&
+           store_tag_insert(s, &tg2) == STORE_ONE,
+       "portals: a team with an admin, a member, two teamspaces (the member in one), two tags");
+
+    /* Every field, none at its default. */
+    full = (struct portal){
+        .created_by = u1.id,
+        .name = (char *)"Dailies \"upload\"",
+        .subdomain = (char *)"dailies-1",
+        .message = (char *)"Hello\nworld",
+        .active = true,
+        .has_access_code = true,
+        .access_code = (char *)"open sesame",
+        .logo_url = (char *)"https://example.org/logo.png",
+        .background_url = (char *)"https://example.org/bg.jpg",
+        .primary_color = (char *)"#0078D4",
+        .recipients = (char *)"[\"a@example.org\",\"b@example.org\"]",
+        .has_download_password = true,
+        .download_password_hash = (char *)"$argon2id$v=19$m=65536,t=2,p=1$xx$yy",
+        .custom_expiry_days = -1,
+        .cloud_connections =
+            (char *)"[{\"id\":\"01J0VK7K95A2ACFRW3Z93DJ7B2\",\"target_action\":\"transfer\","
+                    "\"sync_metadata\":true}]",
+        .custom_webhooks = (char *)"[{\"id\":\"01CTJE8TGGEZDNW91C67JSHQW5\"}]",
+        .disable_upload_receipt = true,
+        .tag_id = tg1.id,
+        .access_level = PORTAL_REGULAR,
+        .teamspace_id = sp1.id,
+        .terms_of_service_enabled = true,
+        .tos_checkbox_label = (char *)"I agree",
+        .tos_checkbox_url = (char *)"https://example.org/tos",
+        .tos_title = (char *)"Terms",
+        .tos_description = (char *)"Be nice",
+        .package_size_restriction_enabled = true,
+        .max_package_size = 53687091200LL,
+        .max_file_size = 1073741824LL,
+        .max_file_count = 10,
+        .file_type_restriction_enabled = true,
+        .file_type_restriction_exclude = true,
+        .file_types = (char *)"[\".mov\",\".mp4\"]",
+        .expiry_enabled = true,
+        .expiry = 1893456000000LL,
+        .package_name_format_enabled = true,
+        .name_format_value = (char *)"^[A-Z]+_\\d{4}$",
+        .name_format_label = (char *)"UPPER_1234",
+        .created_at = 100,
+        .updated_at = 101,
+    };
+    id_new(full.id);
+    memcpy(full.team_id, t.id, ID_LEN + 1);
+    is_int(store_portal_insert(s, &full), STORE_ONE, "portals: inserted with every field");
+    is_int(store_portal_get(s, full.id, a, &got), STORE_ONE, "portals: read back");
+    portal_diff(&got, &full, why, sizeof(why));
+    ok(!why[0], "portals: every field round trips%s%s", why[0] ? ": differs in" : "", why);
+    ok(got.tag_name && strcmp(got.tag_name, "t1") == 0 && got.teamspace_name &&
+           strcmp(got.teamspace_name, "one") == 0,
+       "portals: with the names of its tag and teamspace");
+    is_int(store_portal_by_subdomain(s, "dailies-1", a, &got), STORE_ONE, "portals: by subdomain");
+    is_str(got.id, full.id, "portals: the subdomain finds it");
+    is_int(store_portal_by_subdomain(s, "dailies", a, &got), STORE_NONE,
+           "portals: a subdomain is matched whole");
+
+    other = plain_portal(t.id, "Other", "dailies-1", 102);
+    is_int(store_portal_insert(s, &other), STORE_NONE,
+           "portals: a taken subdomain is STORE_NONE on insert");
+    other = plain_portal(t.id, "Other", "other-1", 102);
+    is_int(store_portal_insert(s, &other), STORE_ONE, "portals: another subdomain is fine");
+    is_int(store_portal_get(s, other.id, a, &got), STORE_ONE, "portals: a plain portal read");
+    ok(!got.active && !got.has_access_code && strcmp(got.access_code, "") == 0 &&
+           strcmp(got.recipients, "[]") == 0 && strcmp(got.file_types, "[]") == 0 &&
+           strcmp(got.cloud_connections, "[]") == 0 && strcmp(got.custom_webhooks, "[]") == 0 &&
+           !got.tag_id && !got.teamspace_id && got.access_level == PORTAL_REGULAR &&
+           got.naccess == 0 && got.expiry == TIME_UNSET && !got.download_password_hash &&
+           strcmp(got.message, "") == 0 && strcmp(got.tos_checkbox_label, "") == 0,
+       "portals: defaults where nothing was given");
+
+    /* Update: private, an access list, no teamspace, no tag, other values everywhere. */
+    full.name = (char *)"Renamed";
+    full.subdomain = (char *)"renamed-1";
+    full.active = false;
+    full.access_level = PORTAL_PRIVATE;
+    access[0] = m1.id;
+    access[1] = m2.id;
+    if (strcmp(m1.id, m2.id) > 0) {
+        access[0] = m2.id;
+        access[1] = m1.id;
+    }
+    full.access_list = access;
+    full.naccess = 2;
+    full.teamspace_id = NULL;
+    full.tag_id = tg2.id;
+    full.has_download_password = false;
+    full.download_password_hash = NULL;
+    full.custom_expiry_days = 65535;
+    full.max_file_count = 0;
+    full.expiry = TIME_UNSET;
+    full.file_types = (char *)"[]";
+    full.updated_at = 200;
+    is_int(store_portal_update(s, &full), STORE_ONE, "portals: updated");
+    store_portal_get(s, full.id, a, &got);
+    portal_diff(&got, &full, why, sizeof(why));
+    ok(!why[0], "portals: every updated field kept, the access list too%s%s",
+       why[0] ? ": differs in" : "", why);
+    is_int(store_portal_by_subdomain(s, "dailies-1", a, &got), STORE_NONE,
+           "portals: the old subdomain no longer resolves");
+    full.access_list = m2_ids;
+    full.naccess = 1;
+    is_int(store_portal_update(s, &full), STORE_ONE, "portals: the access list replaced");
+    store_portal_get(s, full.id, a, &got);
+    ok(got.naccess == 1 && strcmp(got.access_list[0], m2.id) == 0,
+       "portals: the access list is what the last update said");
+    other.subdomain = (char *)"renamed-1";
+    other.updated_at = 300;
+    is_int(store_portal_update(s, &other), STORE_NONE,
+           "portals: a taken subdomain is STORE_NONE on update");
+    store_portal_get(s, other.id, a, &got);
+    ok(strcmp(got.subdomain, "other-1") == 0 && got.updated_at == 102,
+       "portals: and the refused update changed nothing");
+    other.subdomain = (char *)"other-1";
+
+    /* Deletion frees the subdomain; the row is no longer read. */
+    is_int(store_portal_delete(s, full.id, 400), STORE_ONE, "portals: deleted");
+    is_int(store_portal_get(s, full.id, a, &got), STORE_NONE, "portals: a deleted portal is gone");
+    is_int(store_portal_by_subdomain(s, "renamed-1", a, &got), STORE_NONE,
+           "portals: its subdomain stops resolving");
+    is_int(store_portal_delete(s, full.id, 401), STORE_NONE, "portals: deleting twice: STORE_NONE");
+    full.updated_at = 402;
+    is_int(store_portal_update(s, &full), STORE_NONE, "portals: a deleted portal is not updated");
+    p[0] = plain_portal(t.id, "beta", "renamed-1", 500);
+    is_int(store_portal_insert(s, &p[0]), STORE_ONE,
+           "portals: a new portal takes the freed subdomain");
+
+    /* The list: p[0] "beta" (regular, no teamspace) and other "Other" exist already. */
+    p[1] = plain_portal(t.id, "Alpha", "alpha-x", 500); /* ties p[0] on created_at */
+    p[1].active = true;
+    p[1].tag_id = tg1.id;
+    p[2] = plain_portal(t.id, "gamma", "gamma-x", 600);
+    p[2].teamspace_id = sp1.id; /* the member's teamspace */
+    p[2].tag_id = tg2.id;
+    p[3] = plain_portal(t.id, "delta", "delta-y", 700);
+    p[3].teamspace_id = sp2.id; /* not the member's */
+    p[3].active = true;
+    p[4] = plain_portal(t.id, "epsilon", "eps-y", 800);
+    p[4].access_level = PORTAL_PRIVATE;
+    p[4].access_list = m2_ids; /* the member is on its list */
+    p[4].naccess = 1;
+    p[5] = plain_portal(t.id, "zeta 100%", "zeta-y", 900);
+    p[5].access_level = PORTAL_PRIVATE; /* without the member */
+    access[0] = m1.id;
+    p[5].access_list = access;
+    p[5].naccess = 1;
+    for (int i = 1; i < 6; i++)
+        if (store_portal_insert(s, &p[i]) != STORE_ONE)
+            ok(0, "portals: list portal %d inserted", i);
+    q = (struct portal_query){ .team_id = t.id,
+                               .scope = { .all = true },
+                               .sort = PORTAL_SORT_CREATED_AT,
+                               .desc = true,
+                               .page = { 1, 50 } };
+    {
+        /* p[0] and p[1] share created_at 500: their order is their ids'. */
+        const char *lo = strcmp(p[0].id, p[1].id) < 0 ? p[0].id : p[1].id;
+        const char *hi = lo == p[0].id ? p[1].id : p[0].id;
+
+        portals_listed(s, a, q,
+                       join_ids(a, 7, p[5].id, p[4].id, p[3].id, p[2].id, hi, lo, other.id), 7,
+                       "newest first by default, ties by id descending");
+        q.desc = false;
+        portals_listed(s, a, q,
+                       join_ids(a, 7, other.id, lo, hi, p[2].id, p[3].id, p[4].id, p[5].id), 7,
+                       "created_at ascending, ties by id ascending");
+        q.sort = PORTAL_SORT_ACTIVE;
+        {
+            /* Inactive first: other, p0, p2, p4, p5 by id; then p1, p3 by id. */
+            const char *in[5] = { other.id, p[0].id, p[2].id, p[4].id, p[5].id };
+            const char *act[2] = { p[1].id, p[3].id };
+
+            for (int i = 0; i < 5; i++)
+                for (int k = i + 1; k < 5; k++)
+                    if (strcmp(in[i], in[k]) > 0) {
+                        const char *x = in[i];
+
+                        in[i] = in[k];
+                        in[k] = x;
+                    }
+            if (strcmp(act[0], act[1]) > 0) {
+                act[0] = p[3].id;
+                act[1] = p[1].id;
+            }
+            portals_listed(s, a, q,
+                           join_ids(a, 7, in[0], in[1], in[2], in[3], in[4], act[0], act[1]), 7,
+                           "active ascending, ties by id");
+            q.desc = true;
+            portals_listed(s, a, q,
+                           join_ids(a, 7, act[1], act[0], in[4], in[3], in[2], in[1], in[0]), 7,
+                           "active descending, ties by id descending");
+        }
+    }
+    q.sort = PORTAL_SORT_NAME;
+    q.desc = false;
+    portals_listed(s, a, q,
+                   join_ids(a, 7, p[1].id, other.id, p[0].id, p[3].id, p[4].id, p[2].id, p[5].id),
+                   7, "by name (byte order)");
+    q.desc = true;
+    q.page = (struct store_page){ 2, 3 };
+    portals_listed(s, a, q, join_ids(a, 3, p[3].id, p[0].id, other.id), 7,
+                   "by name descending, page 2 of 3");
+    q.page = (struct store_page){ 3, 3 };
+    portals_listed(s, a, q, join_ids(a, 1, p[1].id), 7, "the last page");
+    q.page = (struct store_page){ 4, 3 };
+    portals_listed(s, a, q, "", 7, "past the last page: none, the total still");
+    q.page = (struct store_page){ 1, 0 };
+    q.desc = false;
+    q.name = "ETA";
+    portals_listed(s, a, q, join_ids(a, 2, p[0].id, p[5].id), 2,
+                   "name contains, ASCII case-insensitively");
+    q.name = "100%";
+    portals_listed(s, a, q, join_ids(a, 1, p[5].id), 1, "a % in the name filter is literal");
+    q.name = "_";
+    portals_listed(s, a, q, "", 0, "so is an _");
+    q.name = NULL;
+    q.subdomain = "-y";
+    portals_listed(s, a, q, join_ids(a, 3, p[3].id, p[4].id, p[5].id), 3, "subdomain contains");
+    q.subdomain = NULL;
+    snprintf(tags, sizeof(tags), "[\"%s\"]", tg1.id);
+    q.tags_json = tags;
+    portals_listed(s, a, q, join_ids(a, 1, p[1].id), 1, "one tag");
+    snprintf(tags, sizeof(tags), "[\"%s\",\"%s\"]", tg1.id, tg2.id);
+    portals_listed(s, a, q, join_ids(a, 2, p[1].id, p[2].id), 2, "either of two tags");
+    q.tags_json = NULL;
+    snprintf(spaces, sizeof(spaces), "[\"%s\",\"%s\"]", sp1.id, sp2.id);
+    q.teamspaces_json = spaces;
+    portals_listed(s, a, q, join_ids(a, 2, p[3].id, p[2].id), 2, "either of two teamspaces");
+    q.tags_json = tags;
+    q.teamspaces_json = spaces;
+    portals_listed(s, a, q, join_ids(a, 1, p[2].id), 1, "tags and teamspaces together");
+    q.tags_json = NULL;
+    q.teamspaces_json = NULL;
+    /* What the member sees: regular portals in no teamspace or theirs, private ones with them
+     * on the list. */
+    q.scope = (struct portal_scope){ .all = false, .membership_id = m2.id };
+    portals_listed(s, a, q, join_ids(a, 5, p[1].id, other.id, p[0].id, p[4].id, p[2].id), 5,
+                   "a member sees the team's, their teamspace's and their private portals");
+    q.scope.membership_id = m1.id;
+    portals_listed(s, a, q, join_ids(a, 4, p[1].id, other.id, p[0].id, p[5].id), 4,
+                   "a membership in no teamspace sees the team's portals and p5, on whose list "
+                   "it is");
+    q.scope.membership_id = m2.id;
+    q.page = (struct store_page){ 2, 2 };
+    portals_listed(s, a, q, join_ids(a, 2, p[0].id, p[4].id), 5,
+                   "and its pages count what it sees");
+    q.scope.all = true;
+    q.page = (struct store_page){ 1, 50 };
+    q.team_id = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+    portals_listed(s, a, q, "", 0, "another team's list is empty");
+
+    /* The bulk archive of one portal's expired packages by expiry window. */
+    {
+        struct package pk[4];
+
+        for (int i = 0; i < 4; i++) {
+            pk[i] = (struct package){ .inbox = true,
+                                      .portal_id = i < 3 ? p[1].id : p[2].id,
+                                      .sender = (char *)"up@example.org",
+                                      .name = (char *)"up",
+                                      .state = i == 2 ? PACKAGE_FINALIZED : PACKAGE_EXPIRED,
+                                      .expiry = 1000 + i * 100,
+                                      .usage_updated_at = TIME_UNSET,
+                                      .created_at = 10,
+                                      .updated_at = 10 };
+            id_new(pk[i].id);
+            memcpy(pk[i].team_id, t.id, ID_LEN + 1);
+            if (store_package_insert(s, &pk[i]) != STORE_ONE)
+                ok(0, "portals: package %d inserted", i);
+        }
+        is_int(store_portal_packages_move(s, p[1].id, NULL, PACKAGE_EXPIRED, PACKAGE_ARCHIVED, 1000,
+                                          1100, 5000, &updated),
+               STORE_ONE, "portals: packages archived by expiry window");
+        is_int(updated, 2, "portals: the expired ones of that portal in the window");
+        store_package_get(s, pk[3].id, a, &pk[3]);
+        store_package_get(s, pk[2].id, a, &pk[2]);
+        ok(pk[3].state == PACKAGE_EXPIRED && pk[2].state == PACKAGE_FINALIZED,
+           "portals: another portal's and a finalized package are left alone");
+        is_int(store_portal_packages_move(s, p[1].id, pk[1].id, PACKAGE_ARCHIVED, PACKAGE_EXPIRED,
+                                          0, 5000, 5001, &updated),
+               STORE_ONE, "portals: one package unarchived");
+        is_int(updated, 1, "portals: only the one named");
+        store_package_get(s, pk[1].id, a, &pk[1]);
+        store_package_get(s, pk[0].id, a, &pk[0]);
+        ok(pk[1].state == PACKAGE_EXPIRED && pk[1].updated_at == 5001 &&
+               pk[0].state == PACKAGE_ARCHIVED,
+           "portals: it is expired again, the other still archived");
+        store_portal_packages_move(s, p[2].id, pk[1].id, PACKAGE_EXPIRED, PACKAGE_ARCHIVED, 0, 5000,
+                                   5002, &updated);
+        is_int(updated, 0, "portals: a package of another portal is not moved through this one");
+    }
+}
+
 static bool pg_admin(const char *url, const char *sql)
 {
     PGconn *c = PQconnectdb(url);
@@ -1130,6 +1600,7 @@ int main(int argc, char **argv)
     jobs(s, &a);
     created_ranges(s, &a, t.id, u.id);
     lists(s, &a, u.id);
+    portals(s, &a);
     if (admin_url)
         reconnects(s);
 

@@ -13,7 +13,7 @@
 #include "store/store_int.h"
 
 #define PG_CACHE_MAX 128
-#define PG_PARAMS_MAX 32
+#define PG_PARAMS_MAX 48
 
 /** A statement prepared on the connection, known to the server by this name. */
 struct pg_prepared {
