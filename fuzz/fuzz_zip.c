@@ -272,6 +272,58 @@ static void check_range(const struct zip_plan *p, struct fz_file *files, uint64_
                (unsigned long long)pos);
 }
 
+/* The CRC of a file for entries planned with crc_later: the one its plain entry carries. */
+static bool fz_crc(void *cls, void *ctx, uint32_t *crc)
+{
+    const struct fz_file *f = ctx;
+
+    (void)cls;
+    *crc = (uint32_t)(f->idx * 2654435761u);
+    return true;
+}
+
+/*
+ * The same entries with some CRCs known only later (data descriptors): the archive is longer by
+ * one descriptor each, and reading it whole or in random pieces gives the same bytes.
+ */
+static void check_crc_later(const struct zip_entry *plain, struct fz_file *files, size_t n,
+                            uint64_t plain_size, uint8_t *one, uint8_t *pieces)
+{
+    struct zip_entry e[MAX_ENTRIES];
+    struct zip_plan *p;
+    size_t later = 0;
+    uint64_t size;
+
+    for (size_t i = 0; i < n; i++) {
+        e[i] = plain[i];
+        e[i].crc_later = (next_rand() & 1) != 0;
+        later += e[i].crc_later;
+    }
+    p = zip_plan_new(e, n);
+    FUZZ_CHECK(p, "a plan with later CRCs was refused");
+    size = zip_plan_size(p);
+    FUZZ_CHECK(size == plain_size + 24 * later, "%zu descriptors: %llu bytes, not %llu + 24 each",
+               later, (unsigned long long)size, (unsigned long long)plain_size);
+    if (size <= SMALL) {
+        ssize_t r = zip_plan_read_crc(p, 0, one, SMALL, fz_read, fz_crc, files);
+        size_t done = 0;
+
+        FUZZ_CHECK(r == (ssize_t)size, "whole read gave %zd", r);
+        while (done < size) {
+            size_t piece = 1 + (size_t)(next_rand() % 3000);
+
+            piece = piece < size - done ? piece : size - done;
+            r = zip_plan_read_crc(p, done, pieces + done, piece, fz_read, fz_crc, files);
+            FUZZ_CHECK(r > 0 && (size_t)r <= piece, "piece at %zu gave %zd", done, r);
+            done += (size_t)r;
+        }
+        FUZZ_CHECK(memcmp(one, pieces, size) == 0, "pieces of a descriptor archive differ");
+        FUZZ_CHECK(later == 0 || zip_plan_read(p, 0, one, SMALL, fz_read, files) < 0,
+                   "a read past a descriptor without a CRC function succeeded");
+    }
+    zip_plan_free(p);
+}
+
 static void check_plan(const char *const *names, const uint8_t *ctl, size_t n, uint8_t flags)
 {
     struct zip_entry e[MAX_ENTRIES];
@@ -324,6 +376,7 @@ static void check_plan(const char *const *names, const uint8_t *ctl, size_t n, u
                    "a failing reader of a file of %llu bytes", (unsigned long long)files[bad].size);
         files[bad].fail = false;
     }
+    check_crc_later(e, files, n, size, one, pieces);
     free(one);
     free(pieces);
     zip_plan_free(p);
