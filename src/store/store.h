@@ -422,6 +422,39 @@ struct portal_query {
     struct store_page page; /* limit 0: every match (legacy list) */
 };
 
+/**
+ * A custom webhook: where a team's package events are sent. @events, @headers and @body_extras
+ * are compact JSON text the API checked and wrote (NULL in a record to insert means "[]" or
+ * "{}"). Its signing secret is not a field: it is derived from the server's secret and the id.
+ */
+struct webhook {
+    char id[ID_LEN + 1];
+    char team_id[ID_LEN + 1];
+    char *name;
+    char *url;         /* http:// or https://, without credentials */
+    char *method;      /* "POST" or "PUT" */
+    char *events;      /* JSON array of event names ("package.created", ...) */
+    char *headers;     /* JSON object of header names and values sent with each delivery */
+    char *body_extras; /* JSON object merged into each delivery's body */
+    bool active;
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+/** What came of one attempt to deliver an event to a webhook. */
+struct webhook_attempt {
+    char id[ID_LEN + 1];
+    char webhook_id[ID_LEN + 1];
+    char delivery_id[ID_LEN + 1]; /* the same for every attempt of one delivery */
+    char *event;
+    char package_id[ID_LEN + 1];
+    int64_t attempt;     /* 1-based */
+    int64_t status;      /* the receiver's HTTP status; 0 when none came */
+    char *error;         /* why it failed ("" when it did not) */
+    int64_t duration_ms; /* from the start of the request to its end */
+    int64_t at;          /* when it ended */
+};
+
 /* Users. */
 /** Inserts @u; STORE_NONE when the email is taken. */
 enum store_rc store_user_insert(struct store *s, const struct user *u);
@@ -539,6 +572,28 @@ enum store_rc store_portal_packages_move(struct store *s, const char *portal_id,
                                          const char *package_id, enum package_state from,
                                          enum package_state to, int64_t start, int64_t end,
                                          int64_t now, int64_t *updated);
+
+/* Webhooks. */
+enum store_rc store_webhook_insert(struct store *s, const struct webhook *w);
+/** The webhook @id (of any team: callers check the team). */
+enum store_rc store_webhook_get(struct store *s, const char *id, struct arena *a,
+                                struct webhook *out);
+/** Writes every field of @w but its id, team and created_at; STORE_NONE when there is none. */
+enum store_rc store_webhook_update(struct store *s, const struct webhook *w);
+/** Deletes webhook @id and its attempts; STORE_NONE when there is none. */
+enum store_rc store_webhook_delete(struct store *s, const char *id);
+/** The webhooks of @team_id, oldest first. */
+enum store_rc store_webhooks_list(struct store *s, const char *team_id, struct arena *a,
+                                  struct webhook **out, size_t *n);
+/**
+ * Records attempt @at of its webhook and forgets that webhook's attempts beyond the latest
+ * @keep. STORE_NONE (nothing recorded) when the webhook is gone.
+ */
+enum store_rc store_webhook_attempt_insert(struct store *s, const struct webhook_attempt *at,
+                                           int64_t keep);
+/** At most @limit attempts of webhook @webhook_id, the latest first. */
+enum store_rc store_webhook_attempts_list(struct store *s, const char *webhook_id, int64_t limit,
+                                          struct arena *a, struct webhook_attempt **out, size_t *n);
 
 /* Files, parts and links. */
 enum store_rc store_file_insert(struct store *s, const struct file *f);

@@ -1374,6 +1374,129 @@ static void reconnects(struct store *s)
     store_unhold(s);
 }
 
+/* Webhooks: a team's list, changes, and the attempts of each, latest first and kept few. */
+static void webhooks(struct store *s, struct arena *a)
+{
+    struct team t = { .name = (char *)"Hooks", .created_at = 1, .updated_at = 1 };
+    struct team t2 = { .name = (char *)"Other hooks", .created_at = 1, .updated_at = 1 };
+    struct webhook w[3], got, *list;
+    struct webhook_attempt at, *tries;
+    size_t n = 0;
+
+    id_new(t.id);
+    id_new(t2.id);
+    ok(store_team_insert(s, &t) == STORE_ONE && store_team_insert(s, &t2) == STORE_ONE,
+       "webhooks: two teams");
+    for (int i = 0; i < 3; i++) {
+        w[i] = (struct webhook){ .name = (char *)(i == 0   ? "first"
+                                                  : i == 1 ? "second"
+                                                           : "theirs"),
+                                 .url = (char *)"https://hooks.example.org/in?x=1",
+                                 .method = (char *)(i == 1 ? "PUT" : "POST"),
+                                 .events = (char *)"[\"package.created\",\"package.expired\"]",
+                                 .headers = (char *)"{\"X-Team\":\"a b\"}",
+                                 .body_extras = (char *)"{\"source\":{\"n\":1}}",
+                                 .active = i != 1,
+                                 .created_at = 10 + i,
+                                 .updated_at = 10 + i };
+        id_new(w[i].id);
+        memcpy(w[i].team_id, i == 2 ? t2.id : t.id, ID_LEN + 1);
+        is_int(store_webhook_insert(s, &w[i]), STORE_ONE, "webhook %d inserted", i);
+    }
+    is_int(store_webhook_insert(s, &w[0]), STORE_NONE, "the same id again is STORE_NONE");
+    is_int(store_webhook_get(s, w[1].id, a, &got), STORE_ONE, "webhook read");
+    ok(strcmp(got.team_id, t.id) == 0 && strcmp(got.name, "second") == 0 &&
+           strcmp(got.url, w[1].url) == 0 && strcmp(got.method, "PUT") == 0 &&
+           strcmp(got.events, w[1].events) == 0 && strcmp(got.headers, w[1].headers) == 0 &&
+           strcmp(got.body_extras, w[1].body_extras) == 0 && !got.active && got.created_at == 11 &&
+           got.updated_at == 11,
+       "every field round trips");
+    {
+        struct webhook bare = { .url = (char *)"http://127.0.0.1:9/",
+                                .method = (char *)"POST",
+                                .created_at = 20,
+                                .updated_at = 20 };
+
+        id_new(bare.id);
+        memcpy(bare.team_id, t2.id, ID_LEN + 1);
+        ok(store_webhook_insert(s, &bare) == STORE_ONE &&
+               store_webhook_get(s, bare.id, a, &got) == STORE_ONE &&
+               strcmp(got.events, "[]") == 0 && strcmp(got.headers, "{}") == 0 &&
+               strcmp(got.body_extras, "{}") == 0 && strcmp(got.name, "") == 0,
+           "absent lists are stored empty");
+        is_int(store_webhook_delete(s, bare.id), STORE_ONE, "and deleted");
+    }
+    is_int(store_webhooks_list(s, t.id, a, &list, &n), STORE_ONE, "a team's webhooks");
+    ok(n == 2 && strcmp(list[0].id, w[0].id) == 0 && strcmp(list[1].id, w[1].id) == 0,
+       "its two, oldest first, not the other team's (%zu)", n);
+
+    got = w[1];
+    got.name = (char *)"renamed";
+    got.url = (char *)"http://[::1]:8080/x";
+    got.method = (char *)"POST";
+    got.events = (char *)"[\"package.downloaded\"]";
+    got.headers = (char *)"{}";
+    got.body_extras = (char *)"{\"k\":[1,2]}";
+    got.active = true;
+    got.updated_at = 99;
+    is_int(store_webhook_update(s, &got), STORE_ONE, "webhook updated");
+    is_int(store_webhook_get(s, w[1].id, a, &got), STORE_ONE, "read back");
+    ok(strcmp(got.name, "renamed") == 0 && strcmp(got.url, "http://[::1]:8080/x") == 0 &&
+           strcmp(got.method, "POST") == 0 && strcmp(got.events, "[\"package.downloaded\"]") == 0 &&
+           strcmp(got.headers, "{}") == 0 && strcmp(got.body_extras, "{\"k\":[1,2]}") == 0 &&
+           got.active && got.updated_at == 99 && got.created_at == 11 &&
+           strcmp(got.team_id, t.id) == 0,
+       "the changes persisted; team and creation kept");
+
+    at = (struct webhook_attempt){ .event = (char *)"package.created", .error = (char *)"" };
+    id_new(at.delivery_id);
+    id_new(at.package_id);
+    memcpy(at.webhook_id, w[0].id, ID_LEN + 1);
+    for (int i = 1; i <= 5; i++) {
+        id_new(at.id);
+        at.attempt = i;
+        at.status = i < 5 ? 500 : 204;
+        at.error = (char *)(i < 5 ? "the receiver answered 500" : "");
+        at.duration_ms = 10 * i;
+        at.at = 1000 + i;
+        if (store_webhook_attempt_insert(s, &at, 3) != STORE_ONE)
+            ok(0, "attempt %d recorded", i);
+    }
+    memcpy(at.webhook_id, w[2].id, ID_LEN + 1);
+    id_new(at.id);
+    at.at = 5000;
+    is_int(store_webhook_attempt_insert(s, &at, 3), STORE_ONE, "another webhook's attempt");
+    is_int(store_webhook_attempts_list(s, w[0].id, 10, a, &tries, &n), STORE_ONE,
+           "the attempts of a webhook");
+    ok(n == 3 && tries[0].attempt == 5 && tries[1].attempt == 4 && tries[2].attempt == 3,
+       "the latest three only, latest first (%zu)", n);
+    ok(n >= 2 && tries[0].status == 204 && strcmp(tries[0].error, "") == 0 &&
+           tries[1].status == 500 && strcmp(tries[1].error, "the receiver answered 500") == 0 &&
+           tries[0].duration_ms == 50 && tries[0].at == 1005 &&
+           strcmp(tries[0].event, "package.created") == 0 &&
+           strcmp(tries[0].delivery_id, at.delivery_id) == 0 &&
+           strcmp(tries[0].package_id, at.package_id) == 0 &&
+           strcmp(tries[0].webhook_id, w[0].id) == 0,
+       "every field of an attempt round trips");
+    is_int(store_webhook_attempts_list(s, w[0].id, 2, a, &tries, &n), STORE_ONE, "a capped list");
+    ok(n == 2 && tries[0].attempt == 5, "as many as asked (%zu)", n);
+
+    is_int(store_webhook_delete(s, w[0].id), STORE_ONE, "webhook deleted");
+    is_int(store_webhook_get(s, w[0].id, a, &got), STORE_NONE, "it is gone");
+    is_int(store_webhook_attempts_list(s, w[0].id, 10, a, &tries, &n), STORE_NONE,
+           "and its attempts with it");
+    is_int(store_webhook_delete(s, w[0].id), STORE_NONE, "deleting it again: STORE_NONE");
+    is_int(store_webhook_update(s, &w[0]), STORE_NONE, "updating it: STORE_NONE");
+    memcpy(at.webhook_id, w[0].id, ID_LEN + 1);
+    id_new(at.id);
+    is_int(store_webhook_attempt_insert(s, &at, 3), STORE_NONE,
+           "an attempt that ends after its webhook is deleted is not recorded");
+    is_int(store_webhook_attempts_list(s, w[0].id, 10, a, &tries, &n), STORE_NONE,
+           "nothing of it is left");
+    is_int(store_webhooks_list(s, t.id, a, &list, &n), STORE_ONE, "the team's list");
+    ok(n == 1 && strcmp(list[0].id, w[1].id) == 0, "has the other one only");
+}
+
 int main(int argc, char **argv)
 {
     char dir[] = "/tmp/consign-store-XXXXXX";
@@ -1601,6 +1724,7 @@ int main(int argc, char **argv)
     created_ranges(s, &a, t.id, u.id);
     lists(s, &a, u.id);
     portals(s, &a);
+    webhooks(s, &a);
     if (admin_url)
         reconnects(s);
 
