@@ -80,6 +80,29 @@ static void put_digits(char *out, unsigned v, unsigned n)
     }
 }
 
+/* The day of @ms (days since the epoch, rounded down) and the milliseconds into it. */
+static int64_t day_of(int64_t ms, int64_t *rem)
+{
+    int64_t days = ms / 86400000;
+
+    *rem = ms % 86400000;
+    if (*rem < 0) {
+        *rem += 86400000;
+        days--;
+    }
+    return days;
+}
+
+/* "HH:MM:SS" of @rem milliseconds into a day. */
+static void put_time_of_day(char *out, int64_t rem)
+{
+    put_digits(out, (unsigned)(rem / 3600000), 2);
+    out[2] = ':';
+    put_digits(out + 3, (unsigned)(rem / 60000 % 60), 2);
+    out[5] = ':';
+    put_digits(out + 6, (unsigned)(rem / 1000 % 60), 2);
+}
+
 void time_format_iso(int64_t ms, char out[TIME_ISO_LEN])
 {
     int64_t days, rem, y;
@@ -89,12 +112,7 @@ void time_format_iso(int64_t ms, char out[TIME_ISO_LEN])
         memcpy(out, "0001-01-01T00:00:00.000Z", 25);
         return;
     }
-    days = ms / 86400000;
-    rem = ms % 86400000;
-    if (rem < 0) {
-        rem += 86400000;
-        days--;
-    }
+    days = day_of(ms, &rem);
     civil_from_days(days, &y, &m, &d);
     /* Written digit by digit: list answers format hundreds of times, and printf showed. */
     put_digits(out, (unsigned)y, 4);
@@ -103,15 +121,37 @@ void time_format_iso(int64_t ms, char out[TIME_ISO_LEN])
     out[7] = '-';
     put_digits(out + 8, d, 2);
     out[10] = 'T';
-    put_digits(out + 11, (unsigned)(rem / 3600000), 2);
-    out[13] = ':';
-    put_digits(out + 14, (unsigned)(rem / 60000 % 60), 2);
-    out[16] = ':';
-    put_digits(out + 17, (unsigned)(rem / 1000 % 60), 2);
+    put_time_of_day(out + 11, rem);
     out[19] = '.';
     put_digits(out + 20, (unsigned)(rem % 1000), 3);
     out[23] = 'Z';
     out[24] = '\0';
+}
+
+void time_format_rfc5322(int64_t ms, char out[TIME_RFC5322_LEN])
+{
+    static const char wdays[] = "ThuFriSatSunMonTueWed"; /* day 0 of the epoch was a Thursday */
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    int64_t days, rem, y, wd;
+    unsigned m, d;
+
+    if (ms == TIME_UNSET || ms < TIME_MIN_MS || ms > TIME_MAX_MS)
+        ms = 0;
+    days = day_of(ms, &rem);
+    civil_from_days(days, &y, &m, &d);
+    wd = days % 7;
+    if (wd < 0)
+        wd += 7;
+    memcpy(out, wdays + wd * 3, 3);
+    memcpy(out + 3, ", ", 2);
+    put_digits(out + 5, d, 2);
+    out[7] = ' ';
+    memcpy(out + 8, months + (m - 1) * 3, 3);
+    out[11] = ' ';
+    put_digits(out + 12, (unsigned)y, 4);
+    out[16] = ' ';
+    put_time_of_day(out + 17, rem);
+    memcpy(out + 25, " +0000", 7);
 }
 
 /* Reads exactly @n digits at *@p. */

@@ -30,6 +30,13 @@ void clock_set_offset_ms(int64_t ms);
 
 /** Writes @ms as "YYYY-MM-DDTHH:MM:SS.mmmZ" into @out; TIME_UNSET as the zero time. */
 void time_format_iso(int64_t ms, char out[TIME_ISO_LEN]);
+/** Size of the buffer time_format_rfc5322() writes, NUL included. */
+#define TIME_RFC5322_LEN 32
+/**
+ * Writes @ms as an e-mail Date (RFC 5322, in UTC): "Thu, 01 Feb 2024 09:05:00 +0000". Times
+ * outside years 1 to 9999, and TIME_UNSET, are written as the Unix epoch.
+ */
+void time_format_rfc5322(int64_t ms, char out[TIME_RFC5322_LEN]);
 /**
  * Parses ISO 8601 as clients send it: a date ("2022-11-01"), or a date and time with 'T' (or a
  * space), optional seconds and fraction (up to 9 digits, cut to milliseconds), and a zone of

@@ -83,6 +83,21 @@ int main(void)
     }
     ok(1, "format and parse round-trip over years 1 to 9999");
 
+    {
+        char d[TIME_RFC5322_LEN];
+
+        time_format_rfc5322(0, d);
+        is_str(d, "Thu, 01 Jan 1970 00:00:00 +0000", "e-mail date of the epoch");
+        time_format_rfc5322(-1000, d);
+        is_str(d, "Wed, 31 Dec 1969 23:59:59 +0000", "e-mail date before the epoch");
+        time_format_rfc5322(1709210096000LL, d);
+        is_str(d, "Thu, 29 Feb 2024 12:34:56 +0000", "e-mail date of a leap day");
+        time_format_rfc5322(253402300799000LL, d);
+        is_str(d, "Fri, 31 Dec 9999 23:59:59 +0000", "e-mail date of the latest time");
+        time_format_rfc5322(TIME_UNSET, d);
+        is_str(d, "Thu, 01 Jan 1970 00:00:00 +0000", "an unset time is the epoch");
+    }
+
     t0 = clock_now_ms();
     clock_set_offset_ms(7LL * 86400000);
     t1 = clock_now_ms();
