@@ -27,8 +27,8 @@ check "<sqlite3.h> only in store/sqlite/" \
   "grep -rln '#include <sqlite3.h>' . | grep -v '^./store/sqlite/'"
 check "<libpq-fe.h> only in store/pg/" \
   "grep -rln '#include <libpq-fe.h>' . | grep -v '^./store/pg/'"
-check "<curl/curl.h> only in blob/ and jobs/" \
-  "grep -rln '#include <curl/curl.h>' . | grep -v -e '^./blob/' -e '^./jobs/'"
+check "<curl/curl.h> only in blob/, mail/ and jobs/" \
+  "grep -rln '#include <curl/curl.h>' . | grep -v -e '^./blob/' -e '^./mail/' -e '^./jobs/'"
 # Backends' private headers stay in their module.
 check "store_int.h only inside store/" \
   "grep -rln 'store/store_int.h\\|store/sqlite/' . | grep -v '^./store/'"
@@ -41,6 +41,8 @@ check "http/ includes only core/ and http/" \
   "grep -rn '#include \"' http | grep -v -e '#include \"core/' -e '#include \"http/'"
 check "zip/ includes only core/ and zip/" \
   "grep -rn '#include \"' zip | grep -v -e '#include \"core/' -e '#include \"zip/'"
+check "mail/ includes only core/ and mail/" \
+  "grep -rn '#include \"' mail | grep -v -e '#include \"core/' -e '#include \"mail/'"
 check "store/ includes no http/, api/, auth/ or cli/" \
   "grep -rn -e '#include \"http/' -e '#include \"api/' -e '#include \"auth/' -e '#include \"cli/' store"
 check "auth/ includes no http/, api/ or cli/" \
