@@ -5,7 +5,7 @@
 # As root it installs them; as another user it prints the one apt-get line to run and fails.
 set -eu
 
-base="gcc make meson ninja-build pkg-config python3 libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev libsodium-dev libssl-dev zlib1g-dev libcurl4-openssl-dev"
+base="gcc make meson ninja-build pkg-config python3 libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev libsodium-dev libssl-dev zlib1g-dev libcurl4-openssl-dev libpcre2-dev"
 case "${1:-run}" in
   run)  want="$base" ;;
   test) want="$base curl clang-format nginx-light postgresql postgresql-client ceph-mon ceph-osd radosgw ceph-common uuid-runtime" ;;

@@ -146,6 +146,13 @@ bool api_package_state_or_reply(struct req *rq, const struct package *p, unsigne
                                 const char *what);
 /** Reads ?page= and ?limit= (1-based page; limit 1..@max_limit, default @max_limit). */
 bool api_page_or_reply(struct req *rq, int64_t max_limit, struct store_page *page);
+/**
+ * Reads ?sort=KEY or ?sort=-KEY (descending) with KEY one of @names: its index into *@sort and
+ * the direction into *@desc. Left as they are (the caller's defaults) when there is no sort;
+ * a 400 listing @names for an unknown key.
+ */
+bool api_sort_or_reply(struct req *rq, const char *const *names, size_t n, unsigned *sort,
+                       bool *desc);
 /** Copies path parameter @name into @out when it has the shape of an id; else replies 404. */
 bool api_id_param_or_reply(struct req *rq, const char *name, char out[ID_LEN + 1]);
 /** {"metadata": {"total": n}, "records": records} (steals @records). */
@@ -166,6 +173,32 @@ void api_tag_ref_parse(json_t *v, struct arena *a, struct tag_ref *out);
  */
 enum store_rc api_tag_resolve(struct store *s, const char *team_id, const struct tag_ref *ref,
                               struct arena *a, char **tag_id, char **tag_name);
+
+/**
+ * Reads "recipients": an array of addresses, as strings or {"email": …} objects, checked,
+ * lowercased and kept once each, as a JSON array in the request arena.
+ */
+bool api_recipients_or_reply(struct req *rq, json_t *v, char **out);
+/** Query parameter @name, a comma list of ids, as a JSON array in the arena (NULL when absent). */
+bool api_ids_query_or_reply(struct req *rq, const char *name, const char **out);
+/** Query parameter @name as text of at most @max characters (NULL when absent or empty). */
+bool api_text_query_or_reply(struct req *rq, const char *name, size_t max, const char **out);
+/** The body {expiry_start, expiry_end} of an archive by expiry window; each defaults to the zero
+ * time, as documented. */
+bool api_expiry_window_or_reply(struct req *rq, int64_t *start, int64_t *end);
+/**
+ * Answers with the packages received through portal @portal_id of team @team_id: a page with
+ * the v1.1 list's parameters when @paged, else the legacy list's bare array. The caller has
+ * checked that the caller sees the portal (who sees it sees all its packages).
+ */
+void api_portal_packages_list(struct req *rq, const char *team_id, const char *portal_id,
+                              bool paged);
+/**
+ * Whether package name @name matches portal @p's name format (true when it has none enabled).
+ * The pattern runs with PCRE2's match and depth limits: one that runs into them is no match.
+ * For the public side, which creates packages through a portal.
+ */
+bool api_portal_name_matches(const struct portal *p, struct str name);
 
 /* Handlers, one file per resource. */
 void api_health(struct req *rq);
@@ -194,6 +227,16 @@ void api_team_archive(struct req *rq);
 void api_team_unarchive(struct req *rq);
 void api_inbox_archive(struct req *rq);
 void api_inbox_unarchive(struct req *rq);
+void api_portals_create(struct req *rq);
+void api_portals_list(struct req *rq);
+void api_portals_list_legacy(struct req *rq);
+void api_portals_get(struct req *rq);
+void api_portal_update(struct req *rq);
+void api_portal_delete(struct req *rq);
+void api_portal_packages(struct req *rq);
+void api_portal_packages_legacy(struct req *rq);
+void api_portal_archive(struct req *rq);
+void api_portal_unarchive(struct req *rq);
 void api_spec(struct req *rq);
 void api_files_create(struct req *rq);
 void api_files_blueprints(struct req *rq);

@@ -131,6 +131,32 @@ bool api_page_or_reply(struct req *rq, int64_t max_limit, struct store_page *pag
            query_int_or_reply(rq, "limit", 1, max_limit, &page->limit);
 }
 
+bool api_sort_or_reply(struct req *rq, const char *const *names, size_t n, unsigned *sort,
+                       bool *desc)
+{
+    struct str v;
+    struct sbuf sb;
+
+    if (!req_query(rq, "sort", &v) || v.len == 0)
+        return true;
+    *desc = v.ptr[0] == '-';
+    if (*desc || v.ptr[0] == '+')
+        v.ptr++, v.len--;
+    for (size_t i = 0; i < n; i++) {
+        if (str_eq_cstr(v, names[i])) {
+            *sort = (unsigned)i;
+            return true;
+        }
+    }
+    sbuf_init(&sb, 1024);
+    for (size_t i = 0; i < n; i++)
+        sbuf_addf(&sb, "%s%s", i ? ", " : "", names[i]);
+    resp_error(rq, ERR_INVALID_QUERY, "sort: must be one of %s, each optionally preceded by '-'",
+               sb.overflow ? "the documented keys" : sb.buf);
+    sbuf_release(&sb);
+    return false;
+}
+
 bool api_id_param_or_reply(struct req *rq, const char *name, char out[ID_LEN + 1])
 {
     struct str v = req_param(rq, name);

@@ -112,7 +112,7 @@ void api_package_reply(struct req *rq, unsigned status, const struct package *p)
  * Reads "recipients": an array of addresses, as strings or {"email": …} objects. Addresses are
  * checked, lowercased and kept once each; the result is a JSON array in the arena.
  */
-static bool recipients_or_reply(struct req *rq, json_t *v, char **out)
+bool api_recipients_or_reply(struct req *rq, json_t *v, char **out)
 {
     json_t *list, *e;
     size_t i;
@@ -229,7 +229,7 @@ void api_packages_create(struct req *rq)
 
     if (!api_team_or_reply(rq, TEAM_PACKAGES, &me) || !api_body_or_reply(rq, spec, &doc))
         return;
-    if (!recipients_or_reply(rq, recipients, &c.pkg.recipients)) {
+    if (!api_recipients_or_reply(rq, recipients, &c.pkg.recipients)) {
         json_decref(doc);
         return;
     }
@@ -289,25 +289,13 @@ static const char *const sort_names[PACKAGE_SORT_COUNT] = {
 
 static bool sort_or_reply(struct req *rq, struct package_query *q)
 {
-    struct str v;
+    unsigned sort = PACKAGE_SORT_CREATED_AT;
 
-    q->sort = PACKAGE_SORT_CREATED_AT;
     q->desc = true; /* newest first unless asked otherwise */
-    if (!req_query(rq, "sort", &v) || v.len == 0)
-        return true;
-    q->desc = v.ptr[0] == '-';
-    if (q->desc || v.ptr[0] == '+')
-        v.ptr++, v.len--;
-    for (size_t i = 0; i < PACKAGE_SORT_COUNT; i++) {
-        if (str_eq_cstr(v, sort_names[i])) {
-            q->sort = (enum package_sort)i;
-            return true;
-        }
-    }
-    resp_error(rq, ERR_INVALID_QUERY,
-               "sort: must be one of name, created_at, size, usage_total_bytes, expiry, sender, "
-               "status, teamspace_id, each optionally preceded by '-'");
-    return false;
+    if (!api_sort_or_reply(rq, sort_names, PACKAGE_SORT_COUNT, &sort, &q->desc))
+        return false;
+    q->sort = (enum package_sort)sort;
+    return true;
 }
 
 /* status: repeated keys ("status=a&status=b", also "status[]=") and comma lists. */
@@ -345,7 +333,7 @@ static bool status_or_reply(struct req *rq, struct package_query *q)
 }
 
 /* A comma list of ids as a JSON array in the arena; NULL when the parameter is absent. */
-static bool ids_or_reply(struct req *rq, const char *name, const char **out)
+bool api_ids_query_or_reply(struct req *rq, const char *name, const char **out)
 {
     struct str v, rest, one;
     json_t *list;
@@ -393,7 +381,7 @@ static bool date_or_reply(struct req *rq, const char *name, bool is_end, int64_t
     return true;
 }
 
-static bool text_or_reply(struct req *rq, const char *name, size_t max, const char **out)
+bool api_text_query_or_reply(struct req *rq, const char *name, size_t max, const char **out)
 {
     struct str v;
 
@@ -451,28 +439,37 @@ static void list_reply(struct req *rq, struct list_ctx *c, bool paged)
     api_jw_reply(rq, 200, &w);
 }
 
-void api_packages_list(struct req *rq)
+/* The parameters of a v1.1 list into @q. */
+static bool paged_query_or_reply(struct req *rq, struct package_query *q)
 {
-    struct membership me;
-    struct list_ctx c = { .a = &rq->arena };
     const char *sender;
 
-    if (!api_team_or_reply(rq, TEAM_PACKAGES, &me) || !api_page_or_reply(rq, 50, &c.q.page) ||
-        !sort_or_reply(rq, &c.q) || !status_or_reply(rq, &c.q) ||
-        !text_or_reply(rq, "name", NAME_MAX_CHARS, &c.q.name) ||
-        !text_or_reply(rq, "sender", 254, &sender) || !ids_or_reply(rq, "tags", &c.q.tags_json) ||
-        !ids_or_reply(rq, "teamspaces", &c.q.teamspaces_json) ||
-        !date_or_reply(rq, "created_at_start", false, &c.q.created_start) ||
-        !date_or_reply(rq, "created_at_end", true, &c.q.created_end))
-        return;
+    if (!api_page_or_reply(rq, 50, &q->page) || !sort_or_reply(rq, q) || !status_or_reply(rq, q) ||
+        !api_text_query_or_reply(rq, "name", NAME_MAX_CHARS, &q->name) ||
+        !api_text_query_or_reply(rq, "sender", 254, &sender) ||
+        !api_ids_query_or_reply(rq, "tags", &q->tags_json) ||
+        !api_ids_query_or_reply(rq, "teamspaces", &q->teamspaces_json) ||
+        !date_or_reply(rq, "created_at_start", false, &q->created_start) ||
+        !date_or_reply(rq, "created_at_end", true, &q->created_end))
+        return false;
     if (sender) {
         char *lower = arena_strdup(&rq->arena, sender);
 
         for (char *p = lower; *p; p++)
             if (*p >= 'A' && *p <= 'Z')
                 *p = (char)(*p - 'A' + 'a');
-        c.q.sender = lower;
+        q->sender = lower;
     }
+    return true;
+}
+
+void api_packages_list(struct req *rq)
+{
+    struct membership me;
+    struct list_ctx c = { .a = &rq->arena };
+
+    if (!api_team_or_reply(rq, TEAM_PACKAGES, &me) || !paged_query_or_reply(rq, &c.q))
+        return;
     c.q.team_id = me.team_id;
     c.q.scope = scope_of(&me);
     list_reply(rq, &c, true);
@@ -498,28 +495,50 @@ static bool flag_or_reply(struct req *rq, const char *name, bool dflt, bool *out
     return false;
 }
 
+/* The flags of a legacy list into @q, newest first. */
+static bool legacy_query_or_reply(struct req *rq, struct package_query *q)
+{
+    bool expired, finalized, fresh, archived;
+
+    if (!flag_or_reply(rq, "expired", true, &expired) ||
+        !flag_or_reply(rq, "finalized", true, &finalized) ||
+        !flag_or_reply(rq, "new", false, &fresh) ||
+        !flag_or_reply(rq, "archived", false, &archived))
+        return false;
+    q->states = (expired ? PACKAGE_STATE_BIT(PACKAGE_EXPIRED) : 0) |
+                (finalized ? PACKAGE_STATE_BIT(PACKAGE_FINALIZED) : 0) |
+                (fresh ? PACKAGE_STATE_BIT(PACKAGE_NEW) : 0) |
+                (archived ? PACKAGE_STATE_BIT(PACKAGE_ARCHIVED) : 0);
+    q->sort = PACKAGE_SORT_CREATED_AT;
+    q->desc = true;
+    q->created_start = q->created_end = TIME_UNSET;
+    return true;
+}
+
 void api_packages_list_legacy(struct req *rq)
 {
     struct membership me;
     struct list_ctx c = { .a = &rq->arena };
-    bool expired, finalized, fresh, archived;
 
-    if (!api_team_or_reply(rq, TEAM_PACKAGES, &me) ||
-        !flag_or_reply(rq, "expired", true, &expired) ||
-        !flag_or_reply(rq, "finalized", true, &finalized) ||
-        !flag_or_reply(rq, "new", false, &fresh) ||
-        !flag_or_reply(rq, "archived", false, &archived))
+    if (!api_team_or_reply(rq, TEAM_PACKAGES, &me) || !legacy_query_or_reply(rq, &c.q))
         return;
-    c.q.states = (expired ? PACKAGE_STATE_BIT(PACKAGE_EXPIRED) : 0) |
-                 (finalized ? PACKAGE_STATE_BIT(PACKAGE_FINALIZED) : 0) |
-                 (fresh ? PACKAGE_STATE_BIT(PACKAGE_NEW) : 0) |
-                 (archived ? PACKAGE_STATE_BIT(PACKAGE_ARCHIVED) : 0);
     c.q.team_id = me.team_id;
     c.q.scope = scope_of(&me);
-    c.q.sort = PACKAGE_SORT_CREATED_AT;
-    c.q.desc = true;
-    c.q.created_start = c.q.created_end = TIME_UNSET;
     list_reply(rq, &c, false);
+}
+
+void api_portal_packages_list(struct req *rq, const char *team_id, const char *portal_id,
+                              bool paged)
+{
+    struct list_ctx c = { .a = &rq->arena };
+
+    if (paged ? !paged_query_or_reply(rq, &c.q) : !legacy_query_or_reply(rq, &c.q))
+        return;
+    c.q.team_id = team_id;
+    c.q.inbox = true;
+    c.q.portal_id = portal_id;
+    c.q.scope.all = true; /* whoever sees the portal sees its packages */
+    list_reply(rq, &c, paged);
 }
 
 /* ---- one package ---- */
@@ -662,7 +681,7 @@ void api_package_update(struct req *rq)
     if (!c.pkg.description)
         c.pkg.description = "";
     if (recipients && !json_is_null(recipients) &&
-        !recipients_or_reply(rq, recipients, &c.pkg.recipients)) {
+        !api_recipients_or_reply(rq, recipients, &c.pkg.recipients)) {
         json_decref(doc);
         return;
     }
@@ -765,25 +784,36 @@ static enum store_rc move_txn(struct store *s, void *vctx)
                                          c->start, c->end, clock_now_ms(), &c->updated);
 }
 
+bool api_expiry_window_or_reply(struct req *rq, int64_t *start, int64_t *end)
+{
+    const struct jspec spec[] = {
+        JSPEC_TIME("expiry_start", start, 0),
+        JSPEC_TIME("expiry_end", end, 0),
+        JSPEC_END,
+    };
+    json_t *doc;
+
+    *start = *end = TIME_UNSET;
+    if (!api_body_or_reply(rq, spec, &doc))
+        return false;
+    json_decref(doc);
+    /* Both default to the zero time, as documented: the earliest instant there is. */
+    if (*start == TIME_UNSET)
+        *start = TIME_MIN_MS;
+    if (*end == TIME_UNSET)
+        *end = TIME_MIN_MS;
+    return true;
+}
+
 static void move_many(struct req *rq, bool inbox, enum package_state from, enum package_state to)
 {
     struct membership me;
     struct move_ctx c = { .inbox = inbox, .from = from, .to = to };
-    int64_t start = TIME_UNSET, end = TIME_UNSET;
-    const struct jspec spec[] = {
-        JSPEC_TIME("expiry_start", &start, 0),
-        JSPEC_TIME("expiry_end", &end, 0),
-        JSPEC_END,
-    };
     enum store_rc rc;
-    json_t *doc;
 
-    if (!api_team_or_reply(rq, TEAM_PACKAGES, &me) || !api_body_or_reply(rq, spec, &doc))
+    if (!api_team_or_reply(rq, TEAM_PACKAGES, &me) ||
+        !api_expiry_window_or_reply(rq, &c.start, &c.end))
         return;
-    json_decref(doc);
-    /* Both default to the zero time, as documented: the earliest instant there is. */
-    c.start = start == TIME_UNSET ? TIME_MIN_MS : start;
-    c.end = end == TIME_UNSET ? TIME_MIN_MS : end;
     c.team_id = me.team_id;
     c.scope = scope_of(&me);
     rc = api_run_or_reply(rq, "packages.move", STORE_WRITE, move_txn, &c);

@@ -793,6 +793,27 @@ def with_server(t, body, args=()):
         srv.cleanup()
 
 
+def with_server_no_5xx(t, body, args=()):
+    """with_server(), and a test point that no request @body made was answered with a 5xx
+    status: bad input must never be a server error."""
+    def counting(tt, srv):
+        fives = []
+        plain_req = srv.req
+
+        def req(*a, **kw):
+            r = plain_req(*a, **kw)
+            if r.status >= 500:
+                fives.append('%s %s -> %r' % (a[0], a[1], r))
+            return r
+        srv.req = req
+        body(tt, srv)
+
+        def no_5xx():
+            assert not fives, '%d answers of 5xx:\n%s' % (len(fives), '\n'.join(fives))
+        tt.test('no request of this script was answered with a 5xx status', no_5xx)
+    with_server(t, counting, args)
+
+
 def main_guard(tap, body):
     """Runs @body(tap), turning an unexpected exception into a failed point, then tap.done()."""
     try:

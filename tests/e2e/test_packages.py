@@ -11,8 +11,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Client, Server, Tap, download, eventually, is_error, is_id, is_iso,  # noqa: E402
-                     main_guard, make_team, replay, unique)
+from harness import (Client, Tap, download, eventually, is_error, is_id, is_iso,  # noqa: E402
+                     main_guard, make_team, replay, unique, with_server_no_5xx)
 
 PACKAGE_TYPES = {
     'access_limit': int, 'access_token': str, 'contains_virus': bool, 'created_at': str,
@@ -61,27 +61,7 @@ def is_package(p, tagged=None):
 
 
 def main(t):
-    srv = Server()
-    fives = []
-    plain_req = srv.req
-
-    def req(*args, **kw):
-        r = plain_req(*args, **kw)
-        if r.status >= 500:
-            fives.append('%s %s -> %r' % (args[0], args[1], r))
-        return r
-    srv.req = req
-    try:
-        srv.start()
-        body(t, srv)
-
-        def no_5xx():
-            assert not fives, '%d answers of 5xx:\n%s' % (len(fives), '\n'.join(fives))
-        t.test('no request of this script was answered with a 5xx status', no_5xx)
-    finally:
-        if not t.test('server stops on SIGTERM with exit 0 and no sanitizer report', srv.stop):
-            srv.kill()
-        srv.cleanup()
+    with_server_no_5xx(t, body)
 
 
 def body(t, srv):
