@@ -94,6 +94,16 @@ void auth_url_sign(const uint8_t secret[AUTH_SECRET_LEN], const char *text,
 /** True when @sig is the signature of @text; constant-time. */
 bool auth_url_check(const uint8_t secret[AUTH_SECRET_LEN], const char *text, struct str sig);
 
+/**
+ * The secret of link @link_id when consign makes the link itself (one per recipient of a
+ * package, sent by mail): an HMAC of the id under @secret, so that it is kept nowhere but in the
+ * message that carries it, and the job that sends the message later derives it again. @key gets
+ * the link's id and secret as auth_api_key_new() writes a key (the secret is @key + ID_LEN),
+ * @hash what the link stores. The caller wipes @key when done.
+ */
+void auth_link_secret(const uint8_t secret[AUTH_SECRET_LEN], const char *link_id,
+                      char key[AUTH_API_KEY_LEN + 1], uint8_t hash[API_KEY_HASH_LEN]);
+
 /** Derives the signing secret from configured text (at least 32 characters). */
 bool auth_secret_from_text(const char *text, uint8_t secret[AUTH_SECRET_LEN]);
 

@@ -210,6 +210,23 @@ bool auth_url_check(const uint8_t secret[AUTH_SECRET_LEN], const char *text, str
     return sodium_memcmp(want, sig.ptr, AUTH_SIG_LEN) == 0;
 }
 
+void auth_link_secret(const uint8_t secret[AUTH_SECRET_LEN], const char *link_id,
+                      char key[AUTH_API_KEY_LEN + 1], uint8_t hash[API_KEY_HASH_LEN])
+{
+    char text[32 + ID_LEN];
+    uint8_t m[MAC_LEN];
+
+    _Static_assert(MAC_LEN == KEY_SECRET_BYTES, "a link secret is as long as a key's");
+    /* A first line no URL signature or token starts with: the MACs never coincide. */
+    snprintf(text, sizeof(text), "link-secret\n%.*s", ID_LEN, link_id);
+    mac(secret, text, strlen(text), m);
+    memcpy(key, link_id, ID_LEN);
+    sodium_bin2base64(key + ID_LEN, KEY_SECRET_CHARS + 1, m, sizeof(m),
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    secret_hash(m, sizeof(m), hash);
+    sodium_memzero(m, sizeof(m));
+}
+
 /* Signs a JSON payload (its text) as an HS256 JWT: header.payload.signature, base64url. */
 static char *sign_payload(const uint8_t secret[AUTH_SECRET_LEN], const char *payload, size_t len)
 {

@@ -140,5 +140,21 @@ int main(void)
         auth_url_sign(k, a200, sig);
         is_str(sig, "cANPrr6mmaO2p47Dcrl6g5BhNIdFRUVTKcDepezN5u4", "a multi-block message");
     }
+    {
+        /* A link consign makes itself: its secret derives from its id, and resolves as any. */
+        char k1[AUTH_API_KEY_LEN + 1], k2[AUTH_API_KEY_LEN + 1];
+
+        auth_link_secret(secret, "01M8166BWWZP2J6X829RJMGMBZ", k1, h1);
+        is_int(strlen(k1), AUTH_API_KEY_LEN, "a derived link key has a key's length");
+        ok(auth_api_key_parse(str_from(k1), id2, h2) && auth_hash_equal(h1, h2) &&
+               strcmp(id2, "01M8166BWWZP2J6X829RJMGMBZ") == 0,
+           "a derived link secret parses to its id and the hash stored");
+        auth_link_secret(secret, "01M8166BWWZP2J6X829RJMGMBZ", k2, h2);
+        ok(strcmp(k1, k2) == 0, "deriving again gives the same secret");
+        auth_link_secret(other, "01M8166BWWZP2J6X829RJMGMBZ", k2, h2);
+        ok(strcmp(k1, k2) != 0 && !auth_hash_equal(h1, h2), "another server secret, another");
+        auth_link_secret(secret, "01M8166BWWZP2J6X829RJMGMBY", k2, h2);
+        ok(strcmp(k1 + ID_LEN, k2 + ID_LEN) != 0, "another link, another secret");
+    }
     return done_testing();
 }
