@@ -8,7 +8,7 @@ set -eu
 base="gcc make meson ninja-build pkg-config python3 libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev libsodium-dev libssl-dev zlib1g-dev libcurl4-openssl-dev libpcre2-dev"
 case "${1:-run}" in
   run)  want="$base" ;;
-  test) want="$base curl clang-format nginx-light postgresql postgresql-client ceph-mon ceph-osd radosgw ceph-common uuid-runtime" ;;
+  test) want="$base curl clang-format nginx-light postgresql postgresql-client ceph-mon ceph-osd radosgw ceph-common uuid-runtime python3-aiosmtpd" ;;
   fuzz) want="$base clang" ;;
   bench) want="$base curl wrk sqlite3 nginx-light" ;;
   *) echo "usage: scripts/deps.sh run|test|fuzz|bench" >&2; exit 2 ;;

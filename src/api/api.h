@@ -14,6 +14,7 @@
 #include "jobs/jobs.h"
 #include "json/jspec.h"
 #include "json/jwrite.h"
+#include "mail/mail.h"
 #include "store/store.h"
 
 /** What every handler may read; set up once at start and read-only afterwards. */
@@ -26,6 +27,7 @@ struct api_env {
     struct jobs *jobs;         /* this process's workers, woken when a job is queued; may be NULL */
     int64_t storage_period_ms; /* how long a finalized package is kept (API_STORAGE_PERIOD_MS) */
     int64_t abandon_after_ms;  /* a new package unchanged this long is cleaned up */
+    const struct mail_cfg *mail; /* how mail leaves; NULL: this server sends none */
 };
 
 /** The storage period and the abandonment time when not configured: 7 and 14 days. */
@@ -48,6 +50,23 @@ extern const size_t api_job_kinds_count;
 enum store_rc api_purge_enqueue(struct store *s, const char *package_id);
 /** Queues the recurring expiry sweep unless it is queued already (any server may call it). */
 enum store_rc api_sweep_enqueue(struct store *s);
+
+/** Attempts of a mail.send job: with the backoff, some two and a half hours of trying. */
+#define API_MAIL_ATTEMPTS 12
+/**
+ * Inside the transaction that finalizes package @p: the mail it owes (notify.c). Each recipient
+ * of a team package gets a download link of their own (with the package's access limit and
+ * password) and a mail.send job that mails it. Queued with the state change, they exist once
+ * however often the package is finalized. Portal packages: see notify_inbox() in notify.c.
+ */
+enum store_rc api_notify_finalized(struct store *s, const struct api_env *env,
+                                   const struct package *p);
+/** Runs a mail.send job: renders, builds and delivers one message (notify.c). */
+enum jobs_outcome api_mail_send(void *env, struct store *s, const struct job *j, char *why,
+                                size_t why_cap);
+/** The URL a recipient opens: link @link_id with its @secret, in @a. */
+char *api_link_url(const struct api_env *env, struct arena *a, const char *link_id,
+                   const char *secret);
 
 /** The route table and its length. */
 extern const struct http_route api_routes[];

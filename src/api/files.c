@@ -24,6 +24,8 @@ struct file_ctx {
     struct file *files;
     size_t nfiles;
     int64_t storage_period_ms; /* for a package being finalized: how long it is kept */
+    const struct api_env *env;
+    bool finalized_now; /* this request finalized it (not an earlier one) */
 };
 
 static enum store_rc file_txn(struct store *s, void *vctx)
@@ -697,6 +699,7 @@ static enum store_rc package_finalize_txn(struct store *s, void *vctx)
     struct file_ctx *c = vctx;
     enum store_rc rc = store_package_get(s, c->pkg.id, c->a, &c->pkg);
 
+    c->finalized_now = false;
     if (rc != STORE_ONE)
         return rc;
     if (c->pkg.state != PACKAGE_NEW)
@@ -718,7 +721,15 @@ static enum store_rc package_finalize_txn(struct store *s, void *vctx)
     /* Kept from now for the storage period, unless unlimited; the expiry sweep ends it. */
     c->pkg.expiry =
         c->pkg.unlimited_storage ? TIME_UNSET : c->pkg.updated_at + c->storage_period_ms;
-    return store_package_update(s, &c->pkg);
+    rc = store_package_update(s, &c->pkg);
+    if (rc != STORE_ONE)
+        return rc;
+    /* Its mail is queued with the state change: once, whoever finalizes, however often. */
+    rc = api_notify_finalized(s, c->env, &c->pkg);
+    if (rc < 0)
+        return rc;
+    c->finalized_now = true;
+    return STORE_ONE;
 }
 
 void api_package_finalize(struct req *rq)
@@ -732,9 +743,12 @@ void api_package_finalize(struct req *rq)
             "it can no longer be finalized"))
         return;
     c.storage_period_ms = api_env(rq)->storage_period_ms;
+    c.env = api_env(rq);
     rc = api_run_or_reply(rq, "packages.finalize", STORE_WRITE, package_finalize_txn, &c);
     if (rc < 0)
         return;
+    if (c.finalized_now)
+        jobs_wake(c.env->jobs);
     if (rc == STORE_NONE) {
         for (size_t i = 0; i < c.nfiles; i++)
             if (!c.files[i].done) {

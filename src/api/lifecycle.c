@@ -11,6 +11,8 @@
  * expired (the name and recipients stay, links answer 410) and its purge is queued, in one
  * transaction per package. One sweep is queued at a time (its dedupe key), whichever server
  * runs it.
+ *
+ * mail.send: one message, queued when a package is finalized; see notify.c.
  */
 #include "core/compat.h"
 #include "api/api.h"
@@ -215,5 +217,6 @@ static enum jobs_outcome sweep(void *venv, struct store *s, const struct job *j,
 const struct jobs_kind api_job_kinds[] = {
     { .kind = "package.purge", .run = purge },
     { .kind = "packages.sweep", .run = sweep, .every_ms = API_SWEEP_EVERY_MS },
+    { .kind = "mail.send", .run = api_mail_send, .max_attempts = API_MAIL_ATTEMPTS },
 };
 const size_t api_job_kinds_count = ARRAY_LEN(api_job_kinds);

@@ -25,7 +25,8 @@
 static const char serve_usage[] =
     "usage: consign serve [--data DIR] [--database URL] [--storage URL] [--listen HOST:PORT]\n"
     "                     [--public-url URL] [--threads N] [--jobs N] [--storage-days N]\n"
-    "                     [--abandon-days N] [--log-level LEVEL]\n"
+    "                     [--abandon-days N] [--smtp-url URL] [--smtp-user USER]\n"
+    "                     [--smtp-tls] [--mail-from ADDRESS] [--log-level LEVEL]\n"
     "                     [--shutdown-timeout SECONDS]\n"
     "                     [--conn-limit N] [--conn-timeout SECONDS] [--trust-forwarded]\n"
     "\n"
@@ -43,6 +44,14 @@ static const char serve_usage[] =
     "  --jobs N                 background job workers (0: none here)     CONSIGN_JOBS (2)\n"
     "  --storage-days N         days a finalized package is kept          CONSIGN_STORAGE_DAYS (7)\n"
     "  --abandon-days N         days before an unfinished package goes    CONSIGN_ABANDON_DAYS (14)\n"
+    "  --smtp-url URL           send mail through this SMTP server        CONSIGN_SMTP_URL (unset)\n"
+    "                           (smtp://HOST:PORT or smtps://HOST:PORT); unset: each message\n"
+    "                           is written to DIR/mail/ID.eml instead\n"
+    "  --smtp-user USER         SMTP user, with the password in CONSIGN_SMTP_PASSWORD\n"
+    "                                                                     CONSIGN_SMTP_USER (unset)\n"
+    "  --smtp-tls               smtp:// only with STARTTLS                CONSIGN_SMTP_TLS (0)\n"
+    "  --mail-from ADDRESS      the From address of mail                  CONSIGN_MAIL_FROM\n"
+    "                                                                     (consign@PUBLIC-URL-HOST)\n"
     "  --log-level LEVEL        error, warn, info or debug                CONSIGN_LOG_LEVEL (info)\n"
     "  --shutdown-timeout S     how long requests in flight may finish    CONSIGN_SHUTDOWN_TIMEOUT (30)\n"
     "  --conn-limit N           open connections at most                  CONSIGN_CONN_LIMIT (1024)\n"
@@ -69,6 +78,10 @@ struct serve_cfg {
     uint64_t jobs;
     uint64_t storage_days;
     uint64_t abandon_days;
+    const char *smtp_url;
+    const char *smtp_user;
+    bool smtp_tls;
+    const char *mail_from;
     uint64_t shutdown_timeout;
     uint64_t conn_limit;
     uint64_t conn_timeout;
@@ -195,6 +208,10 @@ static int parse(int argc, char **argv, struct serve_cfg *cfg)
         { "jobs", required_argument, NULL, 'j' },
         { "storage-days", required_argument, NULL, 'K' },
         { "abandon-days", required_argument, NULL, 'A' },
+        { "smtp-url", required_argument, NULL, 'M' },
+        { "smtp-user", required_argument, NULL, 'U' },
+        { "smtp-tls", no_argument, NULL, 'E' },
+        { "mail-from", required_argument, NULL, 'f' },
         { "log-level", required_argument, NULL, 'L' },
         { "shutdown-timeout", required_argument, NULL, 'S' },
         { "conn-limit", required_argument, NULL, 'c' },
@@ -211,6 +228,7 @@ static int parse(int argc, char **argv, struct serve_cfg *cfg)
     const char *conn_limit = cli_env("CONSIGN_CONN_LIMIT", "1024");
     const char *conn_timeout = cli_env("CONSIGN_CONN_TIMEOUT", "120");
     const char *forwarded = cli_env("CONSIGN_TRUST_FORWARDED", "0");
+    const char *smtp_tls = cli_env("CONSIGN_SMTP_TLS", "0");
     int c;
 
     cfg->data = cli_env("CONSIGN_DATA", "./var");
@@ -219,6 +237,9 @@ static int parse(int argc, char **argv, struct serve_cfg *cfg)
     cfg->listen = cli_env("CONSIGN_LISTEN", "127.0.0.1:8080");
     cfg->public_url = cli_env("CONSIGN_PUBLIC_URL", NULL);
     cfg->log_level = cli_env("CONSIGN_LOG_LEVEL", "info");
+    cfg->smtp_url = cli_env("CONSIGN_SMTP_URL", NULL);
+    cfg->smtp_user = cli_env("CONSIGN_SMTP_USER", NULL);
+    cfg->mail_from = cli_env("CONSIGN_MAIL_FROM", NULL);
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -249,6 +270,18 @@ static int parse(int argc, char **argv, struct serve_cfg *cfg)
             break;
         case 'A':
             abandon_days = optarg;
+            break;
+        case 'M':
+            cfg->smtp_url = optarg;
+            break;
+        case 'U':
+            cfg->smtp_user = optarg;
+            break;
+        case 'E':
+            smtp_tls = "1";
+            break;
+        case 'f':
+            cfg->mail_from = optarg;
             break;
         case 'L':
             cfg->log_level = optarg;
@@ -299,10 +332,63 @@ static int parse(int argc, char **argv, struct serve_cfg *cfg)
         return cli_usage_error(serve_usage, "CONSIGN_TRUST_FORWARDED: '%s' is not 0 or 1",
                                forwarded);
     cfg->trust_forwarded = forwarded[0] == '1';
+    if (strcmp(smtp_tls, "0") != 0 && strcmp(smtp_tls, "1") != 0)
+        return cli_usage_error(serve_usage, "CONSIGN_SMTP_TLS: '%s' is not 0 or 1", smtp_tls);
+    cfg->smtp_tls = smtp_tls[0] == '1';
+    if (cfg->mail_from && !mail_address_is_valid(cfg->mail_from))
+        return cli_usage_error(serve_usage, "--mail-from: '%s' is not an e-mail address",
+                               cfg->mail_from);
     if (!log_set_level(cfg->log_level))
         return cli_usage_error(serve_usage, "--log-level: '%s' is not error, warn, info or debug",
                                cfg->log_level);
     return -1;
+}
+
+/*
+ * The From address when --mail-from is not given: consign@ the host of the public URL (or of
+ * the listen address), an IP address as an address literal. NULL when that makes no address.
+ */
+static char *default_mail_from(const char *public_url, const char *listen_host)
+{
+    const char *h = listen_host, *end;
+    char *host, *from;
+
+    if (public_url) {
+        const char *at;
+
+        h = strstr(public_url, "://");
+        h = h ? h + 3 : public_url;
+        end = h + strcspn(h, "/?#");
+        at = memchr(h, '@', (size_t)(end - h));
+        if (at)
+            h = at + 1;
+        if (h[0] == '[')
+            end = h + strcspn(h, "]") + 1;
+        else
+            end = h + strcspn(h, ":/?#");
+    } else {
+        end = h + strlen(h);
+    }
+    host = xmemdup0(h, (size_t)(end - h));
+    if (host[0] == '[') {
+        host[strlen(host) - 1] = '\0';
+        from = xasprintf("consign@[IPv6:%s]", host + 1);
+    } else if (strchr(host, ':')) {
+        from = xasprintf("consign@[IPv6:%s]", host);
+    } else if (host[0] && strspn(host, "0123456789.") == strlen(host)) {
+        from = xasprintf("consign@[%s]", host);
+    } else {
+        for (char *p = host; *p; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p - 'A' + 'a');
+        from = xasprintf("consign@%s", host);
+    }
+    free(host);
+    if (!mail_address_is_valid(from)) {
+        free(from);
+        return NULL;
+    }
+    return from;
 }
 
 static enum store_rc sweep_txn(struct store *s, void *ctx)
@@ -354,7 +440,8 @@ int cmd_serve(int argc, char **argv)
     struct http_server *srv = NULL;
     struct http_app app;
     struct store *s = NULL;
-    char host[256], why[512], *public_url = NULL;
+    struct mail_cfg mail = { 0 };
+    char host[256], why[512], *public_url = NULL, *mail_from = NULL, *mail_dir = NULL;
     const char *secret_text;
     sigset_t sigs;
     int rc, sig = 0;
@@ -403,6 +490,25 @@ int cmd_serve(int argc, char **argv)
         rc = 1;
         goto out;
     }
+    mail_from = cfg.mail_from ? xstrdup(cfg.mail_from) : default_mail_from(cfg.public_url, host);
+    if (!mail_from) {
+        LOG_ERR("the public URL's host makes no From address for mail: give --mail-from");
+        rc = 1;
+        goto out;
+    }
+    mail_dir = xasprintf("%s/mail", cfg.data);
+    mail = (struct mail_cfg){ .smtp_url = cfg.smtp_url,
+                              .smtp_user = cfg.smtp_user,
+                              .smtp_password = getenv("CONSIGN_SMTP_PASSWORD"),
+                              .smtp_starttls = cfg.smtp_tls,
+                              .from = mail_from,
+                              .dir = mail_dir };
+    if (!mail_cfg_check(&mail, why, sizeof(why))) {
+        LOG_ERR("mail: %s", why);
+        rc = 1;
+        goto out;
+    }
+    env.mail = &mail;
     env.storage_period_ms = (int64_t)cfg.storage_days * 86400000;
     env.abandon_after_ms = (int64_t)cfg.abandon_days * 86400000;
     if (store_run(s, "serve.sweep", STORE_WRITE, sweep_txn, NULL) < 0) {
@@ -418,12 +524,8 @@ int cmd_serve(int argc, char **argv)
                                .env = &env,
                                .workers = (unsigned)cfg.jobs };
 
-        env.jobs = jobs_start(&jc, why, sizeof(why));
-        if (!env.jobs) {
-            LOG_ERR("%s", why);
-            rc = 1;
-            goto out;
-        }
+        /* Its workers start once the public URL, which messages carry, is known. */
+        env.jobs = jobs_new(&jc);
     }
     router = http_router_new(api_routes, api_routes_count);
     app = (struct http_app){ .router = router, .dispatch = api_dispatch, .env = &env };
@@ -446,9 +548,20 @@ int cmd_serve(int argc, char **argv)
         rc = 1;
         goto out;
     }
+    if (!jobs_begin(env.jobs, why, sizeof(why))) {
+        LOG_ERR("%s", why);
+        rc = 1;
+        goto out;
+    }
     /* The database by its kind only: its URL may carry a password. */
     LOG_INFO("consign %s listening on %s:%u (data %s, database %s, public URL %s)", CONSIGN_VERSION,
              host, http_server_port(srv), cfg.data, store_backend_name(s), public_url);
+    /* Not the SMTP URL: it may carry a password. */
+    if (mail.smtp_url && mail.smtp_url[0])
+        LOG_INFO("mail goes through the SMTP server of --smtp-url%s, from %s",
+                 mail.smtp_starttls ? " (STARTTLS)" : "", mail.from);
+    else
+        LOG_INFO("mail is written to %s/ID.eml (no --smtp-url), from %s", mail.dir, mail.from);
     /* The main thread's connection served migrations and bootstrap; workers open their own. */
     store_close(s);
     s = NULL;
@@ -469,6 +582,8 @@ out:
     store_close(s);
     blob_close(env.blob);
     free(public_url);
+    free(mail_from);
+    free(mail_dir);
     if (rc == 0)
         LOG_INFO("stopped");
     return rc;

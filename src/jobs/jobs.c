@@ -193,7 +193,7 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-struct jobs *jobs_start(const struct jobs_cfg *cfg, char *why, size_t why_cap)
+struct jobs *jobs_new(const struct jobs_cfg *cfg)
 {
     struct jobs *j = xcalloc(1, sizeof(*j));
     char host[32] = "host", rnd[ID_LEN + 1];
@@ -207,7 +207,12 @@ struct jobs *jobs_start(const struct jobs_cfg *cfg, char *why, size_t why_cap)
     id_new(rnd);
     snprintf(j->owner_base, sizeof(j->owner_base), "%s:%ld:%s", host, (long)getpid(), rnd + 10);
     j->threads = xcalloc(cfg->workers ? cfg->workers : 1, sizeof(*j->threads));
-    for (unsigned i = 0; i < cfg->workers; i++) {
+    return j;
+}
+
+bool jobs_begin(struct jobs *j, char *why, size_t why_cap)
+{
+    for (unsigned i = j->nthreads; i < j->cfg.workers; i++) {
         struct worker *w = xcalloc(1, sizeof(*w));
         int err;
 
@@ -217,10 +222,20 @@ struct jobs *jobs_start(const struct jobs_cfg *cfg, char *why, size_t why_cap)
         if (err != 0) {
             snprintf(why, why_cap, "cannot start a worker thread: %s", strerror(err));
             free(w);
-            jobs_stop(j);
-            return NULL;
+            return false;
         }
         j->nthreads++;
+    }
+    return true;
+}
+
+struct jobs *jobs_start(const struct jobs_cfg *cfg, char *why, size_t why_cap)
+{
+    struct jobs *j = jobs_new(cfg);
+
+    if (!jobs_begin(j, why, why_cap)) {
+        jobs_stop(j);
+        return NULL;
     }
     return j;
 }

@@ -7,8 +7,8 @@
  * run twice for one job and must be idempotent. Any number of processes share one queue: `consign
  * serve` runs workers beside its HTTP threads, `consign worker` runs only workers.
  *
- * Threads: jobs_start() makes the workers, each with a database connection of its own; handlers
- * run on them. jobs_enqueue() may be called from any thread, inside the caller's transaction.
+ * Threads: jobs_start() (or jobs_begin()) makes the workers, each with a database connection of
+ * its own; handlers run on them. jobs_enqueue() may be called from any thread, inside the caller's transaction.
  */
 #ifndef CONSIGN_JOBS_H
 #define CONSIGN_JOBS_H
@@ -60,7 +60,14 @@ struct jobs_cfg {
 
 struct jobs;
 
-/** Starts the workers; NULL with @why when a connection cannot be opened. */
+/**
+ * The queue's handle without workers yet: jobs_wake() and jobs_stop() work on it, and
+ * jobs_begin() starts them, once what their handlers read is ready.
+ */
+struct jobs *jobs_new(const struct jobs_cfg *cfg);
+/** Starts @j's workers; false with @why when a thread cannot be started (@j is jobs_stop()'s). */
+bool jobs_begin(struct jobs *j, char *why, size_t why_cap);
+/** jobs_new() and jobs_begin(): NULL with @why when a worker cannot be started. */
 struct jobs *jobs_start(const struct jobs_cfg *cfg, char *why, size_t why_cap);
 /** Asks the workers to stop, waits for the jobs they run to end, frees @j; accepts NULL. */
 void jobs_stop(struct jobs *j);

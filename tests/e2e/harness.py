@@ -420,7 +420,7 @@ http {
     def send_signal(self, sig=signal.SIGTERM):
         self.proc.send_signal(sig)
 
-    def wait_exit(self, timeout=30):
+    def wait_exit(self, timeout=60):
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -428,8 +428,10 @@ http {
             self.proc.wait()
             raise AssertionError('consign serve did not exit within %ds of SIGTERM' % timeout)
 
-    def stop(self, timeout=30, sig=signal.SIGTERM):
-        """SIGTERM, then asserts exit code 0 and no sanitizer report. Returns the exit code."""
+    def stop(self, timeout=60, sig=signal.SIGTERM):
+        """SIGTERM, then asserts exit code 0 and no sanitizer report. Returns the exit code. The
+        wait is longer than the server's own --shutdown-timeout (30 s), which it may use up
+        finishing requests in flight on a loaded machine."""
         balanced = self.balancer is not None
         self._stop_balancer()
         for o in self.others:

@@ -108,8 +108,10 @@ def body(t, srv):
             assert link['access_limit'] == 3 and link['access_limit_enabled'] is True, link
             assert link['password'] == '' and link['active'] is True, link
             r = c.call('GET', '/v1/packages/%s/links' % pkg['id'])
-            assert r.status == 200 and [l['id'] for l in r.json] == [link['id']], r
-            assert 'download_secret' not in r.json[0], 'a list must not show secrets'
+            # the recipient's own link (made at finalize, and mailed), then this one
+            assert r.status == 200 and r.json[-1]['id'] == link['id'], r
+            assert [l['email'] for l in r.json] == ['editor@example.com', 'viewer@example.com'], r
+            assert all('download_secret' not in l for l in r.json), 'a list must not show secrets'
             r = srv.get('/v1/links/%s?secret=%s' % (link['id'], link['download_secret']))
             assert r.status == 200, r
             res = r.json
