@@ -196,4 +196,22 @@ MUST_CHECK enum err auth_provision_member(struct store *s, const char *team_id, 
                                           struct str password, enum role role,
                                           struct provisioned *out, char *why, size_t why_cap);
 
+/**
+ * The signing secret of webhook @webhook_id, as its creator is shown it: base64url of an HMAC
+ * of the id under @secret (AUTH_SIG_LEN characters and a NUL into @out). It is derived rather
+ * than kept, so the database holds nothing that signs deliveries; each delivery derives it
+ * again. Changing the server's secret changes every webhook's. The caller wipes @out when done.
+ */
+void auth_webhook_secret(const uint8_t secret[AUTH_SECRET_LEN], const char *webhook_id,
+                         char out[AUTH_SIG_LEN + 1]);
+/** Hex digits of a webhook signature (an HMAC-SHA256). */
+#define AUTH_WEBHOOK_SIG_HEX 64
+/**
+ * The signature of a webhook delivery: HMAC-SHA256 of the @len bytes of @body under @key (the
+ * webhook's secret text as its creator was shown it), in lowercase hex, NUL-terminated, into
+ * @out. What a receiver computes to check X-Consign-Signature.
+ */
+void auth_webhook_sign(const char *key, const void *body, size_t len,
+                       char out[AUTH_WEBHOOK_SIG_HEX + 1]);
+
 #endif /* CONSIGN_AUTH_H */

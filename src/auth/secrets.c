@@ -12,6 +12,7 @@
 /* The low-level SHA-256 interface is deprecated in OpenSSL 3 in favour of EVP, but kept and
  * supported; see mac() for why it is used. */
 #define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/hmac.h>
 #include <openssl/sha.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -400,4 +401,34 @@ bool auth_package_token_check(const uint8_t secret[AUTH_SECRET_LEN], struct str 
     }
     json_decref(claims);
     return ok;
+}
+
+/* ---- webhooks ---- */
+
+void auth_webhook_secret(const uint8_t secret[AUTH_SECRET_LEN], const char *webhook_id,
+                         char out[AUTH_SIG_LEN + 1])
+{
+    char text[32 + ID_LEN];
+    uint8_t m[MAC_LEN];
+
+    /* A first line no URL signature, token or link secret starts with: the MACs never
+     * coincide. */
+    snprintf(text, sizeof(text), "webhook-secret\n%.*s", ID_LEN, webhook_id);
+    mac(secret, text, strlen(text), m);
+    sodium_bin2base64(out, AUTH_SIG_LEN + 1, m, sizeof(m),
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(m, sizeof(m));
+}
+
+void auth_webhook_sign(const char *key, const void *body, size_t len,
+                       char out[AUTH_WEBHOOK_SIG_HEX + 1])
+{
+    uint8_t m[MAC_LEN];
+    unsigned mlen = sizeof(m);
+
+    /* Any key length, unlike mac(): the key is the text a receiver was given. A failure
+     * (libcrypto out of memory) signs with zeros, which no receiver accepts. */
+    if (!HMAC(EVP_sha256(), key, (int)strlen(key), body, len, m, &mlen) || mlen != MAC_LEN)
+        memset(m, 0, sizeof(m));
+    hex_encode(m, sizeof(m), out);
 }

@@ -124,6 +124,25 @@ int main(void)
     is_int(role_parse("integration_manager"), ROLE_INTEGRATION_MANAGER, "role names");
     is_int(role_parse("root"), 0, "unknown role name");
     {
+        /* A webhook's secret derives from its id (against Python's hmac module); a delivery is
+         * signed with that text as the key, as a receiver checks it (RFC 4231, case 2, too). */
+        char ws[AUTH_SIG_LEN + 1], ws2[AUTH_SIG_LEN + 1], sig[AUTH_WEBHOOK_SIG_HEX + 1];
+        const char body[] = "{\"event\":\"package.created\"}";
+
+        auth_webhook_secret(secret, "01M8166BWWZP2J6X829RJMGMBZ", ws);
+        is_str(ws, "rOoCDvLbhwEQpvqWhiqUqh0FK7WJE6GC7hARK19noDE", "a webhook secret, known answer");
+        auth_webhook_secret(secret, "01M8166BWWZP2J6X829RJMGMBY", ws2);
+        ok(strcmp(ws, ws2) != 0, "another webhook, another secret");
+        auth_webhook_secret(other, "01M8166BWWZP2J6X829RJMGMBZ", ws2);
+        ok(strcmp(ws, ws2) != 0, "another server secret, another");
+        auth_webhook_sign(ws, body, strlen(body), sig);
+        is_str(sig, "80d9539d0bde69a0874dd4535a7c1e62a40601ad91d98ba9d73b4b2b79d101d6",
+               "a delivery's signature, known answer");
+        auth_webhook_sign("Jefe", "what do ya want for nothing?", 28, sig);
+        is_str(sig, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+               "HMAC-SHA256 of RFC 4231 case 2");
+    }
+    {
         /* HMAC-SHA256 against Python's hmac module, with a message of more than one block and
          * the key switched between calls (the per-thread keyed state must follow it). */
         uint8_t k[AUTH_SECRET_LEN];
