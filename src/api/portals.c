@@ -253,6 +253,8 @@ struct portal_body {
     json_t *recipients, *cloud_connections, *custom_webhooks, *tag, *access_list, *tos, *file_types,
         *name_format;
     char *access_level, *access_code, *download_password;
+    const char **webhook_ids; /* of custom_webhooks, when the body sets them */
+    size_t nwebhooks;
     bool has_code_field, has_password_field, has_teamspace_field, configure_clouds;
     struct tag_ref tag_ref;
     bool set_tag;
@@ -396,15 +398,17 @@ static bool clouds_or_reply(struct req *rq, json_t *v, char **out)
     return true;
 }
 
-/* "custom_webhooks": {id} objects (or ids). Webhooks are not kept by consign yet: an id is
- * checked for its shape only. */
-static bool webhooks_or_reply(struct req *rq, json_t *v, char **out)
+/* "custom_webhooks": {id} objects (or ids), kept as {id} objects; their ids into @b for the
+ * check that they are the team's webhooks. */
+static bool webhooks_or_reply(struct req *rq, json_t *v, struct portal_body *b, char **out)
 {
     json_t *list, *e;
     size_t i;
 
     if (!array_or_reply(rq, v, "custom_webhooks", LINKED_MAX))
         return false;
+    b->webhook_ids = arena_alloc(&rq->arena, (json_array_size(v) + 1) * sizeof(char *));
+    b->nwebhooks = 0;
     list = json_array();
     json_array_foreach(v, i, e)
     {
@@ -415,6 +419,7 @@ static bool webhooks_or_reply(struct req *rq, json_t *v, char **out)
             return BAD(rq, "custom_webhooks[%zu]: must be an object with the id of a webhook", i);
         }
         json_array_append_new(list, json_pack("{s:s}", "id", id));
+        b->webhook_ids[b->nwebhooks++] = arena_strdup(&rq->arena, id);
     }
     *out = json_text(rq, list);
     return true;
@@ -578,7 +583,7 @@ static bool portal_rules_or_reply(struct req *rq, struct portal_body *b, struct 
         !clouds_or_reply(rq, b->cloud_connections, &p->cloud_connections))
         return false;
     if (b->custom_webhooks && !json_is_null(b->custom_webhooks) &&
-        !webhooks_or_reply(rq, b->custom_webhooks, &p->custom_webhooks))
+        !webhooks_or_reply(rq, b->custom_webhooks, b, &p->custom_webhooks))
         return false;
     if (b->file_types && !json_is_null(b->file_types) &&
         !file_types_or_reply(rq, b->file_types, &p->file_types))
@@ -746,7 +751,8 @@ struct save_ctx {
     bool gone;       /* the portal was deleted meanwhile */
 };
 
-/* The references of @c's portal: its teamspace, access list and tag belong to the team. */
+/* The references of @c's portal: its teamspace, access list, webhooks and tag belong to the
+ * team. */
 static enum store_rc check_refs(struct store *s, struct save_ctx *c)
 {
     struct portal *p = &c->portal;
@@ -784,6 +790,18 @@ static enum store_rc check_refs(struct store *s, struct save_ctx *c)
                                       p->access_list[i]);
                 return STORE_NONE;
             }
+        }
+    }
+    for (size_t i = 0; i < c->body->nwebhooks; i++) {
+        struct webhook w;
+
+        rc = store_webhook_get(s, c->body->webhook_ids[i], c->a, &w);
+        if (rc < 0)
+            return rc;
+        if (rc == STORE_NONE || strcmp(w.team_id, p->team_id) != 0) {
+            c->bad = arena_printf(c->a, "custom_webhooks: '%s' is not a webhook of this team",
+                                  c->body->webhook_ids[i]);
+            return STORE_NONE;
         }
     }
     if (c->body->set_tag) {

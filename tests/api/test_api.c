@@ -409,6 +409,31 @@ static void test_spaces(void)
     loop_free(&r);
 }
 
+/* A portal's name format as the public side will run it: a match, a miss, and a pattern whose
+ * backtracking would take ages answering "no match" at once under the match limit. */
+static void test_name_format(void)
+{
+    struct portal p = { .package_name_format_enabled = true,
+                        .name_format_value = (char *)"^[A-Z]+_\\d{4}$" };
+    char evil[64];
+    int64_t t0;
+
+    ok(api_portal_name_matches(&p, str_from("REEL_2024")), "name format: a matching name");
+    ok(!api_portal_name_matches(&p, str_from("reel_2024")), "name format: a name that does not");
+    p.package_name_format_enabled = false;
+    ok(api_portal_name_matches(&p, str_from("anything")), "name format: off, every name");
+    p.package_name_format_enabled = true;
+    p.name_format_value = (char *)"^(a+)+$";
+    memset(evil, 'a', sizeof(evil) - 2);
+    evil[sizeof(evil) - 2] = 'b';
+    evil[sizeof(evil) - 1] = '\0';
+    t0 = clock_mono_ms();
+    ok(!api_portal_name_matches(&p, str_from(evil)),
+       "name format: catastrophic backtracking is no match");
+    ok(clock_mono_ms() - t0 < 2000, "name format: and it stops at the match limit (%lld ms)",
+       (long long)(clock_mono_ms() - t0));
+}
+
 int main(void)
 {
     if (!loop_init()) {
@@ -421,6 +446,7 @@ int main(void)
     test_access();
     test_keys();
     test_spaces();
+    test_name_format();
     loop_done();
     return done_testing();
 }

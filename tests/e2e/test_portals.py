@@ -6,9 +6,10 @@ workflow, secrets kept), deleting, every validation rule, the v1.1 and legacy li
 parameter, who sees and may change what (private portals and their access lists), a portal's
 package lists with each parameter and the archive of its packages by expiry window.
 
-Portal packages are made by the public side, which is not there yet: this script writes them
-into the database itself (SQLite through Python's sqlite3, PostgreSQL through psql), as the
-public side will, to test the lists over them."""
+Portal packages are made by the public side, and webhooks by routes, that are not there yet:
+this script writes them into the database itself (SQLite through Python's sqlite3, PostgreSQL
+through psql), to test the lists over them and the check that a portal's webhooks are the
+team's."""
 import calendar
 import os
 import random
@@ -63,30 +64,50 @@ def new_id():
     return '01' + ''.join(random.choice(CROCKFORD) for _ in range(24))
 
 
-def put_package(srv, team, portal, name, state='finalized', created=None, expiry=None,
-                tag=None, sender='uploader@example.org'):
-    """Writes a package received through @portal into the database, as the public side will
-    (times in milliseconds since the epoch); returns its id."""
-    pid = new_id()
-    now = int(time.time() * 1000)
-    created = now if created is None else created
-    row = (pid, team, portal, sender, name, state, expiry, created, created, tag)
+def db_insert(srv, table, row):
+    """Writes @row (a dict of columns) into @table of the server's database, as the parts of
+    consign that are not there yet will."""
+    cols = ', '.join(row)
     if srv.store_args[0] == '--database':
         def q(v):
-            return 'NULL' if v is None else ("'%s'" % v if isinstance(v, str) else str(v))
-        sql = ('INSERT INTO packages (id, team_id, inbox, portal_id, sender, name, state, '
-               'expiry, created_at, updated_at, tag_id) VALUES (%s, %s, true, %s)' % (
-                   q(pid), q(team), ', '.join(q(v) for v in row[2:])))
+            if v is None:
+                return 'NULL'
+            if isinstance(v, bool):
+                return 'true' if v else 'false'
+            return "'%s'" % v.replace("'", "''") if isinstance(v, str) else str(v)
+        sql = 'INSERT INTO %s (%s) VALUES (%s)' % (table, cols, ', '.join(q(v) for v in
+                                                                         row.values()))
         subprocess.run(['psql', '-q', '-v', 'ON_ERROR_STOP=1', srv.store_args[1], '-c', sql],
                        check=True, capture_output=True)
     else:
         db = sqlite3.connect(os.path.join(srv.data, 'consign.db'), timeout=30)
         with db:
-            db.execute('INSERT INTO packages (id, team_id, inbox, portal_id, sender, name, state, '
-                       'expiry, created_at, updated_at, tag_id) VALUES (?, ?, 1, ?, ?, ?, ?, ?, '
-                       '?, ?, ?)', row)
+            db.execute('INSERT INTO %s (%s) VALUES (%s)' % (table, cols, ', '.join(
+                '?' * len(row))), list(row.values()))
         db.close()
+
+
+def put_package(srv, team, portal, name, state='finalized', created=None, expiry=None,
+                tag=None, sender='uploader@example.org'):
+    """A package received through @portal, as the public side will make it (times in
+    milliseconds since the epoch); returns its id."""
+    pid = new_id()
+    created = int(time.time() * 1000) if created is None else created
+    db_insert(srv, 'packages', {
+        'id': pid, 'team_id': team, 'inbox': True, 'portal_id': portal, 'sender': sender,
+        'name': name, 'state': state, 'expiry': expiry, 'created_at': created,
+        'updated_at': created, 'tag_id': tag})
     return pid
+
+
+def put_webhook(srv, team):
+    """A custom webhook of @team (the webhook routes are not there yet); returns its id."""
+    wid = new_id()
+    now = int(time.time() * 1000)
+    db_insert(srv, 'webhooks', {'id': wid, 'team_id': team, 'name': 'hook',
+                                'url': 'https://example.org/hook', 'method': 'POST',
+                                'created_at': now, 'updated_at': now})
+    return wid
 
 
 def bad(r, field):
@@ -136,6 +157,8 @@ def body(t, srv):
         assert r.status == 201, r
         return r.json['id']
 
+    st['hook'] = put_webhook(srv, ta)
+    st['hook_b'] = put_webhook(srv, tb)
     st['space_m'] = space(unique('sp'), [a['member']['membership_id']])
     st['space_x'] = space(unique('sp'), [])
     r = srv.post('/v1/teams/%s/tags' % ta, {'name': unique('tag')}, key=okey)
@@ -158,7 +181,7 @@ def body(t, srv):
             'cloud_connections': [{'id': '01J0VK7K95A2ACFRW3Z93DJ7B2',
                                    'target_action': 'transfer', 'sync_metadata': True}],
             'disable_upload_receipt': True,
-            'custom_webhooks': [{'id': '01CTJE8TGGEZDNW91C67JSHQW5'}],
+            'custom_webhooks': [{'id': st['hook']}],
             'tag': {'name': 'portal-tag'}, 'access_level': 'regular', 'access_list': [],
             'teamspace_id': st['space_m'], 'terms_of_service_enabled': True,
             'terms_of_service': {'checkbox_label': 'I agree', 'checkbox_url':
@@ -291,6 +314,8 @@ def body(t, srv):
             ({'tag': 'x'}, 'tag'),
             ({'custom_webhooks': [{'id': 'nope'}]}, 'custom_webhooks'),
             ({'custom_webhooks': {}}, 'custom_webhooks'),
+            ({'custom_webhooks': [{'id': NOWHERE}]}, 'custom_webhooks'),
+            ({'custom_webhooks': [st['hook'], {'id': st['hook_b']}]}, 'custom_webhooks'),
             ({'cloud_connections': [{'id': '01J0VK7K95A2ACFRW3Z93DJ7B2'}]},
              'cloud_connections'),
             ({'configure_cloud_connections': True}, 'cloud_connections'),
