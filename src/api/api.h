@@ -68,6 +68,27 @@ enum jobs_outcome api_mail_send(void *env, struct store *s, const struct job *j,
 char *api_link_url(const struct api_env *env, struct arena *a, const char *link_id,
                    const char *secret);
 
+/** The package events a webhook may be told of. */
+enum api_hook_event {
+    API_HOOK_CREATED,
+    API_HOOK_FINALIZED,
+    API_HOOK_DOWNLOADED,
+    API_HOOK_EXPIRED,
+    API_HOOK_EVENT_COUNT,
+};
+/** Attempts of one delivery to a webhook before it is given up (failed, and listed so). */
+#define API_HOOK_ATTEMPTS 5
+/**
+ * Queues, in @s's transaction, a delivery of @ev about package @p (as it is now) to each webhook
+ * that wants it: the team's active webhooks subscribed to @ev for a team's package, the portal's
+ * custom_webhooks (active and subscribed) for one received through a portal. *@queued counts
+ * the deliveries queued (the caller wakes the workers after its commit when there are any).
+ */
+enum store_rc api_webhooks_enqueue(struct store *s, enum api_hook_event ev, const struct package *p,
+                                   struct arena *a, int *queued);
+/** The handler of "webhook.deliver" jobs (webhooks.c), in api_job_kinds. */
+jobs_handler_fn api_webhook_deliver;
+
 /** The route table and its length. */
 extern const struct http_route api_routes[];
 extern const size_t api_routes_count;
@@ -272,5 +293,11 @@ void api_links_create(struct req *rq);
 void api_links_list(struct req *rq);
 void api_links_delete(struct req *rq);
 void api_links_resolve(struct req *rq);
+void api_webhooks_create(struct req *rq);
+void api_webhooks_list(struct req *rq);
+void api_webhooks_get(struct req *rq);
+void api_webhooks_update(struct req *rq);
+void api_webhooks_delete(struct req *rq);
+void api_webhooks_deliveries(struct req *rq);
 
 #endif /* CONSIGN_API_H */

@@ -698,6 +698,7 @@ static enum store_rc package_finalize_txn(struct store *s, void *vctx)
 {
     struct file_ctx *c = vctx;
     enum store_rc rc = store_package_get(s, c->pkg.id, c->a, &c->pkg);
+    int hooks;
 
     c->finalized_now = false;
     if (rc != STORE_ONE)
@@ -726,6 +727,10 @@ static enum store_rc package_finalize_txn(struct store *s, void *vctx)
         return rc;
     /* Its mail is queued with the state change: once, whoever finalizes, however often. */
     rc = api_notify_finalized(s, c->env, &c->pkg);
+    if (rc < 0)
+        return rc;
+    /* And so are its webhooks' deliveries. */
+    rc = api_webhooks_enqueue(s, API_HOOK_FINALIZED, &c->pkg, c->a, &hooks);
     if (rc < 0)
         return rc;
     c->finalized_now = true;

@@ -10,9 +10,11 @@
  * cleans up the new ones nobody touched for the abandonment time, across all teams: each becomes
  * expired (the name and recipients stay, links answer 410) and its purge is queued, in one
  * transaction per package. One sweep is queued at a time (its dedupe key), whichever server
- * runs it.
+ * runs it. Webhooks are told of each package it expires, in that transaction.
  *
  * mail.send: one message, queued when a package is finalized; see notify.c.
+ *
+ * webhook.deliver: one delivery of an event to a webhook; see webhooks.c.
  */
 #include "core/compat.h"
 #include "api/api.h"
@@ -128,6 +130,7 @@ static enum store_rc expire_txn(struct store *s, void *vctx)
 {
     struct expire_ctx *c = vctx;
     enum store_rc rc = store_package_get(s, c->id, c->a, &c->pkg);
+    int hooks;
     bool due;
 
     c->expired = false;
@@ -146,6 +149,9 @@ static enum store_rc expire_txn(struct store *s, void *vctx)
     if (rc != STORE_ONE)
         return rc < 0 ? rc : STORE_HARD;
     rc = api_purge_enqueue(s, c->pkg.id);
+    if (rc < 0)
+        return rc;
+    rc = api_webhooks_enqueue(s, API_HOOK_EXPIRED, &c->pkg, c->a, &hooks);
     if (rc < 0)
         return rc;
     c->expired = true;
@@ -218,5 +224,6 @@ const struct jobs_kind api_job_kinds[] = {
     { .kind = "package.purge", .run = purge },
     { .kind = "packages.sweep", .run = sweep, .every_ms = API_SWEEP_EVERY_MS },
     { .kind = "mail.send", .run = api_mail_send, .max_attempts = API_MAIL_ATTEMPTS },
+    { .kind = "webhook.deliver", .run = api_webhook_deliver, .max_attempts = API_HOOK_ATTEMPTS },
 };
 const size_t api_job_kinds_count = ARRAY_LEN(api_job_kinds);

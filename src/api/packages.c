@@ -171,6 +171,7 @@ struct create_ctx {
     struct arena *a;
     bool bad_teamspace;
     const struct membership *me;
+    int hooks; /* webhook deliveries queued */
 };
 
 static enum store_rc create_txn(struct store *s, void *vctx)
@@ -204,7 +205,11 @@ static enum store_rc create_txn(struct store *s, void *vctx)
     rc = api_tag_resolve(s, c->pkg.team_id, &c->tag, c->a, &c->pkg.tag_id, &c->pkg.tag_name);
     if (rc < 0)
         return rc;
-    return store_package_insert(s, &c->pkg);
+    rc = store_package_insert(s, &c->pkg);
+    if (rc != STORE_ONE)
+        return rc;
+    rc = api_webhooks_enqueue(s, API_HOOK_CREATED, &c->pkg, c->a, &c->hooks);
+    return rc < 0 ? rc : STORE_ONE;
 }
 
 void api_packages_create(struct req *rq)
@@ -271,6 +276,8 @@ void api_packages_create(struct req *rq)
         api_reply_store(rq, STORE_HARD);
         return;
     }
+    if (c.hooks)
+        jobs_wake(api_env(rq)->jobs);
     api_package_reply(rq, 201, &c.pkg);
 }
 
@@ -598,14 +605,27 @@ struct update_ctx {
     struct tag_ref tag; /* the tag the body asks for, when @set_tag */
     bool set_tag;       /* only a full update changes the tag; other changes keep it */
     struct arena *a;
-    bool purge; /* queue the removal of its bytes, in the same transaction */
+    bool purge;    /* queue the removal of its bytes, in the same transaction */
+    bool expiring; /* it expires now, unless it already has: webhooks are told */
+    int hooks;     /* webhook deliveries queued */
 };
 
 static enum store_rc update_txn(struct store *s, void *vctx)
 {
     struct update_ctx *c = vctx;
+    bool expires = false;
     enum store_rc rc;
 
+    c->hooks = 0;
+    if (c->expiring) {
+        struct package now;
+
+        /* Told once: not when another request (or the sweep) expired it since it was read. */
+        rc = store_package_get(s, c->pkg.id, c->a, &now);
+        if (rc < 0)
+            return rc;
+        expires = rc == STORE_ONE && (now.state == PACKAGE_NEW || now.state == PACKAGE_FINALIZED);
+    }
     if (c->set_tag) {
         rc = api_tag_resolve(s, c->pkg.team_id, &c->tag, c->a, &c->pkg.tag_id, &c->pkg.tag_name);
         if (rc < 0)
@@ -619,7 +639,11 @@ static enum store_rc update_txn(struct store *s, void *vctx)
         if (rc < 0)
             return rc;
     }
-    return store_package_get(s, c->pkg.id, c->a, &c->pkg);
+    rc = store_package_get(s, c->pkg.id, c->a, &c->pkg);
+    if (rc != STORE_ONE || !expires)
+        return rc;
+    rc = api_webhooks_enqueue(s, API_HOOK_EXPIRED, &c->pkg, c->a, &c->hooks);
+    return rc < 0 ? rc : STORE_ONE;
 }
 
 static void save_reply(struct req *rq, struct update_ctx *c, unsigned status)
@@ -736,6 +760,7 @@ void api_package_delete(struct req *rq)
     if (c.pkg.state == PACKAGE_NEW || c.pkg.state == PACKAGE_FINALIZED) {
         c.pkg.state = PACKAGE_EXPIRED;
         c.pkg.expiry = clock_now_ms();
+        c.expiring = true;
     }
     save_reply(rq, &c, 204);
     if (rq->resp.status == 204)

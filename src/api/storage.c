@@ -161,6 +161,7 @@ struct storage_ctx {
     size_t nfiles;
     uint32_t part;
     uint64_t len;
+    int hooks; /* webhook deliveries queued */
 };
 
 static enum store_rc file_pkg_txn(struct store *s, void *vctx)
@@ -442,15 +443,22 @@ static enum store_rc touch_txn(struct store *s, void *vctx)
     if (rc != STORE_ONE)
         return rc;
     c->pkg.usage_updated_at = clock_now_ms();
-    return store_package_update(s, &c->pkg);
+    rc = store_package_update(s, &c->pkg);
+    if (rc != STORE_ONE)
+        return rc;
+    rc = api_webhooks_enqueue(s, API_HOOK_DOWNLOADED, &c->pkg, c->a, &c->hooks);
+    return rc < 0 ? rc : STORE_ONE;
 }
 
 static void record_download(struct req *rq, struct storage_ctx *c)
 {
     struct store *s = api_store(api_env(rq));
 
+    c->hooks = 0;
     if (s && store_run(s, "storage.usage", STORE_WRITE, touch_txn, c) < 0)
         LOG_AT(LOG_LEVEL_WARN, rq->rid, "could not record the download of package %s", c->pkg.id);
+    else if (c->hooks)
+        jobs_wake(api_env(rq)->jobs);
 }
 
 /* A download finished: the package records when it was last used. */

@@ -155,6 +155,7 @@ enum team_action {
     TEAM_PACKAGES,       /* create packages, see one's own and one's teamspaces', use tags */
     TEAM_ALL_PACKAGES,   /* see and manage every package of the team */
     TEAM_DELETE_TAGS,    /* delete the team's tags */
+    TEAM_MANAGE_HOOKS,   /* create, list, change and delete custom webhooks */
 };
 
 /** True when @role may do @action; the policy table. */

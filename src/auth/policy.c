@@ -15,13 +15,13 @@
 
 /* Rows: roles; columns: enum team_action. */
 /* clang-format off */
-static const bool policy[][8] = {
-    /*                             VIEW   KEYS   SPACES ALL_SP LIST_SP PKGS   ALL_PKG DEL_TAG */
-    [ROLE_OWNER] =               { true,  true,  true,  true,  true,   true,  true,   true },
-    [ROLE_ADMIN] =               { true,  true,  true,  true,  true,   true,  true,   true },
-    [ROLE_MEMBER] =              { true,  false, false, false, true,   true,  false,  false },
-    [ROLE_GUEST] =               { false, false, false, false, true,   false, false,  false },
-    [ROLE_INTEGRATION_MANAGER] = { true,  true,  false, false, true,   true,  false,  false },
+static const bool policy[][9] = {
+    /*                             VIEW   KEYS   SPACES ALL_SP LIST_SP PKGS   ALL_PKG DEL_TAG HOOKS */
+    [ROLE_OWNER] =               { true,  true,  true,  true,  true,   true,  true,   true,   true },
+    [ROLE_ADMIN] =               { true,  true,  true,  true,  true,   true,  true,   true,   true },
+    [ROLE_MEMBER] =              { true,  false, false, false, true,   true,  false,  false,  false },
+    [ROLE_GUEST] =               { false, false, false, false, true,   false, false,  false,  false },
+    [ROLE_INTEGRATION_MANAGER] = { true,  true,  false, false, true,   true,  false,  false,  false },
 };
 /* clang-format on */
 

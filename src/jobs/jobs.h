@@ -93,4 +93,41 @@ int64_t jobs_backoff(int64_t now, int64_t attempt);
 bool jobs_run_one(struct store *s, const struct jobs_kind *kinds, size_t nkinds, void *env,
                   const char *owner);
 
+/** One HTTP request a job makes (a webhook delivery). Strings are borrowed. */
+struct jobs_http_call {
+    const char *url;            /* http:// or https:// */
+    const char *method;         /* "POST", "PUT", ... */
+    const char *const *headers; /* "Name: value" lines, @nheaders of them */
+    size_t nheaders;
+    const char *body; /* sent as it is, @body_len bytes */
+    size_t body_len;
+    int64_t connect_timeout_ms;
+    int64_t timeout_ms; /* the whole exchange, connecting included */
+};
+
+/** What came of a jobs_http_call. */
+struct jobs_http_result {
+    long status;         /* the answer's HTTP status; 0 when no answer came */
+    int64_t duration_ms; /* from the start to the end of the exchange */
+    char error[256];     /* why no answer came (no secret in it); "" when one did */
+};
+
+/** Most bytes of an answer's body read (and dropped); a longer body ends the exchange there. */
+#define JOBS_HTTP_BODY_MAX (64u << 10)
+
+/**
+ * Makes @call through libcurl: only http and https, redirects not followed, the timeouts of
+ * @call, the answer's body read up to JOBS_HTTP_BODY_MAX and dropped. True when an answer came
+ * (whatever its status, in @out); false with @out->error when none did (the URL is refused, the
+ * connection failed, the time ran out). Thread-safe.
+ */
+bool jobs_http_send(const struct jobs_http_call *call, struct jobs_http_result *out);
+
+/**
+ * Whether @url can be called by jobs_http_send(): an absolute http:// or https:// URL with a
+ * host, no user name or password, and no spaces or control characters, as libcurl parses it.
+ * False with a sentence naming what is wrong in @why.
+ */
+bool jobs_http_url_ok(const char *url, char *why, size_t why_cap);
+
 #endif /* CONSIGN_JOBS_H */
