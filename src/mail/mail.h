@@ -54,9 +54,10 @@ struct mail_message {
 };
 
 /**
- * Builds @m as an RFC 5322 message with CRLF line ends, no line over 78 characters but where a
- * single word of an ASCII subject is longer (never over 998). On MAIL_OK *@out (initialised here,
- * released by the caller) holds it; MAIL_REFUSED says why in @why.
+ * Builds @m as an RFC 5322 message with CRLF line ends. No line passes 998 characters; headers
+ * are folded under 78 where they can be (a long address, Message-ID or word of an ASCII subject
+ * cannot), body lines are at most 76. On MAIL_OK *@out (initialised here, released by the
+ * caller) holds it; MAIL_REFUSED says why in @why.
  */
 enum mail_rc mail_build(const struct mail_message *m, struct sbuf *out, char *why, size_t why_cap);
 
