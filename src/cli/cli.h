@@ -9,6 +9,7 @@
 
 /** Each command gets argv without the program name (argv[0] is the command); returns the exit code. */
 int cmd_serve(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
 int cmd_admin(int argc, char **argv);
 int cmd_errors(int argc, char **argv);
 

@@ -12,6 +12,7 @@ static const struct command {
     const char *summary;
 } commands[] = {
     { "serve", cmd_serve, "run the HTTP server" },
+    { "worker", cmd_worker, "run only background jobs (the options of serve)" },
     { "admin", cmd_admin, "manage teams and members (create-team, add-member)" },
     { "errors", cmd_errors, "print the error registry as Markdown" },
 };

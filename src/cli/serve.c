@@ -431,7 +431,11 @@ static void clock_follow_file(void)
         pthread_detach(th);
 }
 
-int cmd_serve(int argc, char **argv)
+/*
+ * consign serve, or with @http false consign worker: the same configuration, but only the
+ * background job workers run (a separate process for jobs, beside servers started with --jobs 0).
+ */
+static int run(int argc, char **argv, bool http)
 {
     struct serve_cfg cfg;
     struct api_env env = { .version = CONSIGN_VERSION };
@@ -449,6 +453,8 @@ int cmd_serve(int argc, char **argv)
     rc = parse(argc, argv, &cfg);
     if (rc >= 0)
         return rc;
+    if (!http && cfg.jobs == 0)
+        return cli_usage_error(serve_usage, "consign worker runs jobs: --jobs must be at least 1");
     if (!split_listen(cfg.listen, host, sizeof(host), &opts.port))
         return cli_usage_error(serve_usage, "--listen: '%s' is not HOST:PORT", cfg.listen);
     opts.host = host;
@@ -527,9 +533,16 @@ int cmd_serve(int argc, char **argv)
         /* Its workers start once the public URL, which messages carry, is known. */
         env.jobs = jobs_new(&jc);
     }
-    router = http_router_new(api_routes, api_routes_count);
-    app = (struct http_app){ .router = router, .dispatch = api_dispatch, .env = &env };
-    if (!http_server_start(&opts, &app, &srv)) {
+    if (http) {
+        router = http_router_new(api_routes, api_routes_count);
+        app = (struct http_app){ .router = router, .dispatch = api_dispatch, .env = &env };
+        if (!http_server_start(&opts, &app, &srv)) {
+            rc = 1;
+            goto out;
+        }
+    } else if (!cfg.public_url && opts.port == 0) {
+        /* The links in messages need the address the servers answer at. */
+        LOG_ERR("consign worker needs --public-url (or a --listen port) for the links it sends");
         rc = 1;
         goto out;
     }
@@ -541,10 +554,10 @@ int cmd_serve(int argc, char **argv)
         public_url = xmemdup0(cfg.public_url, n);
     } else {
         public_url = xasprintf(strchr(host, ':') ? "http://[%s]:%u" : "http://%s:%u", host,
-                               http_server_port(srv));
+                               srv ? http_server_port(srv) : opts.port);
     }
     env.public_url = public_url;
-    if (!bootstrap(s, public_url)) {
+    if (http && !bootstrap(s, public_url)) {
         rc = 1;
         goto out;
     }
@@ -554,8 +567,14 @@ int cmd_serve(int argc, char **argv)
         goto out;
     }
     /* The database by its kind only: its URL may carry a password. */
-    LOG_INFO("consign %s listening on %s:%u (data %s, database %s, public URL %s)", CONSIGN_VERSION,
-             host, http_server_port(srv), cfg.data, store_backend_name(s), public_url);
+    if (http)
+        LOG_INFO("consign %s listening on %s:%u (data %s, database %s, public URL %s)",
+                 CONSIGN_VERSION, host, http_server_port(srv), cfg.data, store_backend_name(s),
+                 public_url);
+    else
+        LOG_INFO("consign %s worker: %llu job workers (data %s, database %s, public URL %s)",
+                 CONSIGN_VERSION, (unsigned long long)cfg.jobs, cfg.data, store_backend_name(s),
+                 public_url);
     /* Not the SMTP URL: it may carry a password. */
     if (mail.smtp_url && mail.smtp_url[0])
         LOG_INFO("mail goes through the SMTP server of --smtp-url%s, from %s",
@@ -567,12 +586,16 @@ int cmd_serve(int argc, char **argv)
     s = NULL;
     while (sigwait(&sigs, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
         ;
-    LOG_INFO("%s: no new connections; letting requests in flight finish (up to %llus)",
-             sig == SIGTERM ? "SIGTERM" : "SIGINT", (unsigned long long)cfg.shutdown_timeout);
-    http_server_quiesce(srv);
-    if (!http_server_wait_idle(srv, (int64_t)cfg.shutdown_timeout * 1000))
-        LOG_WARN("requests still in flight after %llus; closing them",
-                 (unsigned long long)cfg.shutdown_timeout);
+    if (http) {
+        LOG_INFO("%s: no new connections; letting requests in flight finish (up to %llus)",
+                 sig == SIGTERM ? "SIGTERM" : "SIGINT", (unsigned long long)cfg.shutdown_timeout);
+        http_server_quiesce(srv);
+        if (!http_server_wait_idle(srv, (int64_t)cfg.shutdown_timeout * 1000))
+            LOG_WARN("requests still in flight after %llus; closing them",
+                     (unsigned long long)cfg.shutdown_timeout);
+    } else {
+        LOG_INFO("%s: letting the jobs that run finish", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    }
     rc = 0;
 out:
     http_server_stop(srv);
@@ -587,4 +610,14 @@ out:
     if (rc == 0)
         LOG_INFO("stopped");
     return rc;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    return run(argc, argv, true);
+}
+
+int cmd_worker(int argc, char **argv)
+{
+    return run(argc, argv, false);
 }

@@ -16,8 +16,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BIN, HOST, Server, Tap, base_env, free_port, is_error, is_id, main_guard,  # noqa: E402
-                     request, run, sanitizer_report)
+from harness import (BIN, HOST, Client, Server, Tap, base_env, eventually, free_port,  # noqa: E402
+                     is_error, is_id, main_guard, make_team, new_package, replay, request, run,
+                     sanitizer_report)
 
 
 def main(t):
@@ -410,6 +411,48 @@ def body(t, tmp):
             b.cleanup()
     t.test('listening on a port a running consign already serves: exit 1 (not silently sharing it)',
            port_in_use_by_consign)
+
+    def worker():
+        # a server that runs no jobs, and a separate `consign worker` that runs them
+        s = Server(data=os.path.join(tmp, 'jobs0'), args=['--jobs', '0'])
+        w = None
+        try:
+            s.start()
+            team = make_team(s, 'worker', roles=('owner',))
+            pkg = new_package(s, team['owner']['api_key'], team['team_id'])
+            c = Client(s, pkg['access_token'])
+            created, upload_id, bps = c.begin(pkg['id'], 'w.bin', 1)
+            r = replay(s.port, bps[0], b'worker bytes')
+            r = c.finalize_file(pkg['id'], created['file']['id'], upload_id,
+                                [{'partNumber': 1, 'etag': r.header('etag')}], size=12)
+            assert r.status == 200, r
+            c.finalize(pkg['id'])
+            r = c.call('DELETE', '/v1/packages/%s' % pkg['id'])
+            assert r.status == 204, r
+            fid = created['file']['id']
+            blob = os.path.join(s.data, 'blobs', fid[-2:], fid)
+            time.sleep(1.5)
+            assert os.path.exists(blob), 'a server with --jobs 0 ran a job'
+            rc, _, err = run(['worker', '--data', s.data, '--jobs', '0'])
+            assert rc == 2 and 'at least 1' in err, (rc, err)
+            w = subprocess.Popen([BIN, 'worker', '--data', s.data, '--public-url',
+                                  'http://%s:%d' % (HOST, s.port)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                 env=base_env(), text=True)
+            eventually(lambda: not os.path.exists(blob), what='the worker removing the bytes')
+            w.send_signal(signal.SIGTERM)
+            _, err = w.communicate(timeout=60)
+            assert w.returncode == 0 and sanitizer_report(err) is None, (w.returncode, err)
+            assert 'worker: 2 job workers' in err, err
+            w = None
+            s.stop()
+        finally:
+            if w is not None:
+                w.kill()
+                w.wait()
+            s.cleanup()
+    t.test('consign worker runs the jobs of servers started with --jobs 0 (a deleted package\'s '
+           'bytes go), stops on SIGTERM with exit 0; --jobs 0 is refused there', worker)
 
 
 if __name__ == '__main__':
