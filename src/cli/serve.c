@@ -391,6 +391,22 @@ static char *default_mail_from(const char *public_url, const char *listen_host)
     return from;
 }
 
+/* --public-url without its trailing slashes, or http://HOST:PORT; NULL for port 0 (not known
+ * before the server starts). */
+static char *make_public_url(const char *given, const char *host, unsigned port)
+{
+    if (given) {
+        size_t n = strlen(given);
+
+        while (n > 0 && given[n - 1] == '/')
+            n--;
+        return xmemdup0(given, n);
+    }
+    if (port == 0)
+        return NULL;
+    return xasprintf(strchr(host, ':') ? "http://[%s]:%u" : "http://%s:%u", host, port);
+}
+
 static enum store_rc sweep_txn(struct store *s, void *ctx)
 {
     (void)ctx;
@@ -533,6 +549,16 @@ static int run(int argc, char **argv, bool http)
         /* Its workers start once the public URL, which messages carry, is known. */
         env.jobs = jobs_new(&jc);
     }
+    /* The public URL is set before the first request can arrive: from --public-url, or from
+     * the listen address; only a port the system picks (0) is known after the start. */
+    if (!http && !cfg.public_url && opts.port == 0) {
+        /* The links in messages need the address the servers answer at. */
+        LOG_ERR("consign worker needs --public-url (or a --listen port) for the links it sends");
+        rc = 1;
+        goto out;
+    }
+    public_url = make_public_url(cfg.public_url, host, opts.port);
+    env.public_url = public_url;
     if (http) {
         router = http_router_new(api_routes, api_routes_count);
         app = (struct http_app){ .router = router, .dispatch = api_dispatch, .env = &env };
@@ -540,23 +566,11 @@ static int run(int argc, char **argv, bool http)
             rc = 1;
             goto out;
         }
-    } else if (!cfg.public_url && opts.port == 0) {
-        /* The links in messages need the address the servers answer at. */
-        LOG_ERR("consign worker needs --public-url (or a --listen port) for the links it sends");
-        rc = 1;
-        goto out;
+        if (!public_url) {
+            public_url = make_public_url(NULL, host, http_server_port(srv));
+            env.public_url = public_url;
+        }
     }
-    if (cfg.public_url) {
-        size_t n = strlen(cfg.public_url);
-
-        while (n > 0 && cfg.public_url[n - 1] == '/')
-            n--;
-        public_url = xmemdup0(cfg.public_url, n);
-    } else {
-        public_url = xasprintf(strchr(host, ':') ? "http://[%s]:%u" : "http://%s:%u", host,
-                               srv ? http_server_port(srv) : opts.port);
-    }
-    env.public_url = public_url;
     if (http && !bootstrap(s, public_url)) {
         rc = 1;
         goto out;
