@@ -11,6 +11,7 @@
 
 #include "auth/auth.h"
 #include "core/err.h"
+#include "core/clock.h"
 #include "store/store.h"
 
 static const char admin_usage[] =
@@ -19,6 +20,7 @@ static const char admin_usage[] =
     "       consign admin add-member [--data DIR | --database URL] --team TEAM_ID --email EMAIL\n"
     "                                --password PASS --role ROLE\n"
     "       consign admin usage [--data DIR | --database URL]\n"
+    "       consign admin jobs [--data DIR | --database URL] [--state failed|queued|done]\n"
     "\n"
     "create-team  creates a team with EMAIL as its owner and an API key for the owner; prints\n"
     "             {\"team_id\", \"user_id\", \"membership_id\", \"api_key\"}\n"
@@ -29,6 +31,9 @@ static const char admin_usage[] =
     "             \"teams\": [{\"team_id\", \"name\", \"bytes\", \"states\": {STATE: {\"packages\",\n"
     "             \"bytes\"}}}]} (bytes of files kept; an object store's unfinished parts are not\n"
     "             counted)\n"
+    "jobs         the background jobs in a state (failed by default), the latest changed first,\n"
+    "             at most 1000: {\"jobs\": [{\"id\", \"kind\", \"state\", \"attempts\",\n"
+    "             \"max_attempts\", \"run_after\", \"updated_at\", \"last_error\", \"payload\"}]}\n"
     "\n"
     "--data defaults to CONSIGN_DATA, then ./var (its SQLite database). --database URL\n"
     "(postgres://USER:PASSWORD@HOST:PORT/NAME, default CONSIGN_DATABASE) works on the\n"
@@ -36,21 +41,17 @@ static const char admin_usage[] =
     "Exit status: 0 done, 1 refused or failed, 2 wrong invocation.\n";
 
 struct admin_args {
-    const char *data, *database, *name, *email, *password, *team, *role;
+    const char *data, *database, *name, *email, *password, *team, *role, *state;
 };
 
 static int parse(int argc, char **argv, struct admin_args *a)
 {
     static const struct option opts[] = {
-        { "data", required_argument, NULL, 'd' },
-        { "database", required_argument, NULL, 'D' },
-        { "name", required_argument, NULL, 'n' },
-        { "email", required_argument, NULL, 'e' },
-        { "password", required_argument, NULL, 'p' },
-        { "team", required_argument, NULL, 't' },
-        { "role", required_argument, NULL, 'r' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+        { "data", required_argument, NULL, 'd' },     { "database", required_argument, NULL, 'D' },
+        { "name", required_argument, NULL, 'n' },     { "email", required_argument, NULL, 'e' },
+        { "password", required_argument, NULL, 'p' }, { "team", required_argument, NULL, 't' },
+        { "role", required_argument, NULL, 'r' },     { "state", required_argument, NULL, 's' },
+        { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
     };
     int c;
 
@@ -80,6 +81,9 @@ static int parse(int argc, char **argv, struct admin_args *a)
             break;
         case 'r':
             a->role = optarg;
+            break;
+        case 's':
+            a->state = optarg;
             break;
         case 'h':
             fputs(admin_usage, stdout);
@@ -159,6 +163,74 @@ static int usage(const struct admin_args *a)
     return 0;
 }
 
+struct jobs_ctx {
+    enum job_state state;
+    struct arena *a;
+    struct job *list;
+    size_t n;
+};
+
+static enum store_rc jobs_txn(struct store *s, void *vctx)
+{
+    struct jobs_ctx *c = vctx;
+
+    return store_jobs_list(s, c->state, 1000, c->a, &c->list, &c->n);
+}
+
+static json_t *time_json(int64_t ms)
+{
+    char iso[TIME_ISO_LEN];
+
+    if (ms == TIME_UNSET)
+        return json_null();
+    time_format_iso(ms, iso);
+    return json_string(iso);
+}
+
+/* consign admin jobs: what the job queue holds in a state; failed jobs stay to be looked at. */
+static int jobs(const struct admin_args *a)
+{
+    struct arena ar;
+    struct jobs_ctx c = { .state = job_state_parse(a->state ? a->state : "failed"), .a = &ar };
+    json_t *list;
+    struct store *s;
+    char why[512];
+
+    if (!c.state)
+        return cli_usage_error(admin_usage, "--state: '%s' is not failed, queued or done",
+                               a->state);
+    s = store_open(&(struct store_cfg){ .data_dir = a->data, .database_url = a->database }, why,
+                   sizeof(why));
+    if (!s) {
+        fprintf(stderr, "consign: cannot open the database: %s\n", why);
+        return 1;
+    }
+    arena_init(&ar);
+    if (store_run(s, "admin.jobs", STORE_READ, jobs_txn, &c) < 0) {
+        fprintf(stderr, "consign: jobs: the database failed\n");
+        arena_release(&ar);
+        store_close(s);
+        return 1;
+    }
+    list = json_array();
+    for (size_t i = 0; i < c.n; i++) {
+        const struct job *j = &c.list[i];
+        json_t *payload = json_loads(j->payload ? j->payload : "null", JSON_DECODE_ANY, NULL);
+
+        json_array_append_new(
+            list,
+            json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:s?, s:o}", "id", j->id, "kind",
+                      j->kind, "state", job_state_name(j->state), "attempts",
+                      (json_int_t)j->attempts, "max_attempts", (json_int_t)j->max_attempts,
+                      "run_after", time_json(j->run_after), "updated_at", time_json(j->updated_at),
+                      "last_error", j->last_error, "payload", payload ? payload : json_null()));
+    }
+    arena_release(&ar);
+    store_close(s);
+    print_json(json_pack("{s:o}", "jobs", list));
+    return 0;
+}
+
 int cmd_admin(int argc, char **argv)
 {
     struct admin_args a = { 0 };
@@ -177,13 +249,15 @@ int cmd_admin(int argc, char **argv)
         return 0;
     }
     if (strcmp(sub, "create-team") != 0 && strcmp(sub, "add-member") != 0 &&
-        strcmp(sub, "usage") != 0)
+        strcmp(sub, "usage") != 0 && strcmp(sub, "jobs") != 0)
         return cli_usage_error(admin_usage, "'%s' is not an admin subcommand", sub);
     rc = parse(argc - 1, argv + 1, &a);
     if (rc >= 0)
         return rc;
     if (strcmp(sub, "usage") == 0)
         return usage(&a);
+    if (strcmp(sub, "jobs") == 0)
+        return jobs(&a);
     if (!a.email || !a.password)
         return cli_usage_error(admin_usage, "%s needs --email and --password", sub);
     if (strcmp(sub, "create-team") == 0 && !a.name)

@@ -12,7 +12,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Server, Tap, eventually, main_guard, make_team, new_package  # noqa: E402
+from harness import (Server, Tap, admin, eventually, main_guard, make_team,  # noqa: E402
+                     new_package)
 from test_webhooks import Receiver  # noqa: E402
 
 LEASE_MS = 10 * 60 * 1000  # JOBS_LEASE_MS
@@ -64,6 +65,28 @@ def body(t, srv, rx, clock):
         assert len(rx.seen('/slow')) == 2, 'the finished job ran once more'
     t.test('after the restart the job waits out its lease, then runs once: delivered, one '
            'attempt recorded (200), never sent again', restarted)
+
+    def failed_visibly():
+        rx.plans['/down'] = [500]
+        r = srv.post('/v1/teams/%s/custom_webhooks' % tid,
+                     {'name': 'down', 'url': rx.url('/down'), 'events': ['package.created']},
+                     key=key)
+        assert r.status == 201, r
+        new_package(srv, key, tid, 'Unheard')
+        at = LEASE_MS * 11
+        for n in range(1, 6):
+            eventually(lambda: len(rx.seen('/down')) == n, what='attempt %d' % n)
+            at += 3600 * 1000  # past any backoff
+            move(at)
+        time.sleep(2.5)
+        assert len(rx.seen('/down')) == 5, 'more than 5 attempts'
+        rc, doc, err = admin('jobs', *srv.store_args)
+        assert rc == 0, err
+        mine = [j for j in doc['jobs'] if j['kind'] == 'webhook.deliver']
+        assert len(mine) == 1 and mine[0]['state'] == 'failed' and mine[0]['attempts'] == 5, doc
+        assert mine[0]['last_error'], mine[0]
+    t.test('a delivery that always fails is given up after 5 attempts and stays visible: '
+           'consign admin jobs lists it as failed with its last error', failed_visibly)
 
 
 def main(t):
