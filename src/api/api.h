@@ -138,6 +138,25 @@ bool api_team_or_reply(struct req *rq, enum team_action action, struct membershi
  * name (else 404); @need_full refuses download-only tokens (403). Fills @out.
  */
 bool api_package_or_reply(struct req *rq, bool need_full, struct package *out);
+/**
+ * Failed attempts at a secret that outsiders present (a link's secret or password, a portal's
+ * access code), counted under @key in the database, so that every server sees the same count:
+ * at most @max in a window of @window_ms from the first. The caller sets @key (naming the
+ * secret and the client's address), @max, @window_ms and @now; the calls fill the rest.
+ */
+struct api_fails {
+    const char *key;
+    int64_t max;
+    int64_t window_ms;
+    int64_t now;
+    int64_t count;    /* in the current window */
+    int64_t reset_at; /* when the window ends */
+};
+/** True while @f is below its maximum; else replies 429 with Retry-After (even to a caller who
+ * now has the secret right). */
+bool api_fails_below_or_reply(struct req *rq, struct api_fails *f);
+/** Counts one failure of @f; a count the database refuses is logged, not answered. */
+void api_fails_count(struct req *rq, struct api_fails *f);
 /** Answers with a writer's text (a 500 if it outgrew its cap). */
 void api_jw_reply(struct req *rq, unsigned status, struct jw *w);
 

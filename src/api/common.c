@@ -242,6 +242,44 @@ enum store_rc api_run_or_reply(struct req *rq, const char *label, enum store_txn
     return rc;
 }
 
+static enum store_rc fails_peek_txn(struct store *s, void *vctx)
+{
+    struct api_fails *f = vctx;
+
+    return store_ratelimit_peek(s, f->key, f->now, f->window_ms, &f->count, &f->reset_at);
+}
+
+static enum store_rc fails_hit_txn(struct store *s, void *vctx)
+{
+    struct api_fails *f = vctx;
+
+    return store_ratelimit_hit(s, f->key, f->now, f->window_ms, &f->count, &f->reset_at);
+}
+
+bool api_fails_below_or_reply(struct req *rq, struct api_fails *f)
+{
+    int64_t wait_s;
+    char after[24];
+
+    if (api_run_or_reply(rq, "fails.read", STORE_READ, fails_peek_txn, f) < 0)
+        return false;
+    if (f->count < f->max)
+        return true;
+    wait_s = (f->reset_at - f->now) / 1000;
+    snprintf(after, sizeof(after), "%lld", (long long)(wait_s > 0 ? wait_s : 1));
+    resp_error(rq, ERR_RATE_LIMITED, NULL);
+    resp_header_add(rq, "Retry-After", after);
+    return false;
+}
+
+void api_fails_count(struct req *rq, struct api_fails *f)
+{
+    struct store *s = api_store(api_env(rq));
+
+    if (!s || store_run(s, "fails.count", STORE_WRITE, fails_hit_txn, f) < 0)
+        LOG_AT(LOG_LEVEL_WARN, rq->rid, "could not count a failed attempt");
+}
+
 bool api_package_or_reply(struct req *rq, bool need_full, struct package *out)
 {
     const struct principal *p = api_principal(rq);

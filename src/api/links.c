@@ -9,7 +9,6 @@
 #include "api/api.h"
 
 #include "core/clock.h"
-#include "core/log.h"
 
 /* Failed resolutions allowed per link and client address in a window. */
 #define LINK_FAILS_MAX 10
@@ -21,10 +20,8 @@ struct link_ctx {
     struct link link;
     struct link *list;
     size_t n;
-    const char *rl_key;
     int64_t now;
-    int64_t fails;
-    int64_t reset_at;
+    struct api_fails fails; /* failed resolutions of this link from this client */
 };
 
 static void link_write(struct jw *w, const struct link *l, const char *secret)
@@ -181,20 +178,6 @@ void api_links_delete(struct req *rq)
 
 /* ---- resolve ---- */
 
-static enum store_rc fails_txn(struct store *s, void *vctx)
-{
-    struct link_ctx *c = vctx;
-
-    return store_ratelimit_peek(s, c->rl_key, c->now, LINK_WINDOW_MS, &c->fails, &c->reset_at);
-}
-
-static enum store_rc fail_txn(struct store *s, void *vctx)
-{
-    struct link_ctx *c = vctx;
-
-    return store_ratelimit_hit(s, c->rl_key, c->now, LINK_WINDOW_MS, &c->fails, &c->reset_at);
-}
-
 /* Counts the access, unless the limit is reached meanwhile. */
 static enum store_rc access_txn(struct store *s, void *vctx)
 {
@@ -210,10 +193,9 @@ static enum store_rc access_txn(struct store *s, void *vctx)
     return store_link_update(s, &c->link);
 }
 
-static void fail_reply(struct req *rq, struct store *s, struct link_ctx *c, const char *what)
+static void fail_reply(struct req *rq, struct link_ctx *c, const char *what)
 {
-    if (store_run(s, "links.fail", STORE_WRITE, fail_txn, c) < 0)
-        LOG_AT(LOG_LEVEL_WARN, rq->rid, "could not count a failed link attempt");
+    api_fails_count(rq, &c->fails);
     resp_error(rq, ERR_AUTH_INVALID, "%s", what);
 }
 
@@ -223,27 +205,21 @@ void api_links_resolve(struct req *rq)
     char key[AUTH_API_KEY_LEN + 1], id[ID_LEN + 1], *token;
     uint8_t hash[API_KEY_HASH_LEN];
     struct str secret, password = req_header(rq, "X-Link-Password");
-    struct store *s;
     enum store_rc rc;
     struct jw w;
 
-    if (!api_id_param_or_reply(rq, "link_id", c.link.id) || !api_store_or_reply(rq, &s))
+    if (!api_id_param_or_reply(rq, "link_id", c.link.id))
         return;
-    c.rl_key = arena_printf(&rq->arena, "link:%s:%s", c.link.id, rq->client_addr);
-    rc = api_run_or_reply(rq, "links.fails", STORE_READ, fails_txn, &c);
-    if (rc < 0)
+    c.fails = (struct api_fails){
+        .key = arena_printf(&rq->arena, "link:%s:%s", c.link.id, rq->client_addr),
+        .max = LINK_FAILS_MAX,
+        .window_ms = LINK_WINDOW_MS,
+        .now = c.now,
+    };
+    if (!api_fails_below_or_reply(rq, &c.fails))
         return;
-    if (c.fails >= LINK_FAILS_MAX) {
-        char after[24];
-
-        snprintf(after, sizeof(after), "%lld",
-                 (long long)((c.reset_at - c.now) / 1000 > 0 ? (c.reset_at - c.now) / 1000 : 1));
-        resp_error(rq, ERR_RATE_LIMITED, NULL);
-        resp_header_add(rq, "Retry-After", after);
-        return;
-    }
     if (!req_query(rq, "secret", &secret) || secret.len != AUTH_API_KEY_LEN - ID_LEN) {
-        fail_reply(rq, s, &c, "the link's secret is missing or wrong");
+        fail_reply(rq, &c, "the link's secret is missing or wrong");
         return;
     }
     memcpy(key, c.link.id, ID_LEN);
@@ -254,7 +230,7 @@ void api_links_resolve(struct req *rq)
         return;
     if (rc == STORE_NONE || !auth_api_key_parse(str_from(key), id, hash) ||
         !auth_hash_equal(hash, c.link.secret_hash)) {
-        fail_reply(rq, s, &c, "the link's secret is missing or wrong");
+        fail_reply(rq, &c, "the link's secret is missing or wrong");
         return;
     }
     if (!c.link.active || c.pkg.state == PACKAGE_EXPIRED || c.pkg.state == PACKAGE_ARCHIVED ||
@@ -271,7 +247,7 @@ void api_links_resolve(struct req *rq)
     }
     if (c.link.password_hash &&
         (!password.ptr || !auth_password_verify(c.link.password_hash, password))) {
-        fail_reply(rq, s, &c,
+        fail_reply(rq, &c,
                    password.ptr ? "wrong link password"
                                 : "the link needs a password "
                                   "(X-Link-Password)");
