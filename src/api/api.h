@@ -258,6 +258,44 @@ void api_portal_packages_list(struct req *rq, const char *team_id, const char *p
  * For the public side, which creates packages through a portal.
  */
 bool api_portal_name_matches(const struct portal *p, struct str name);
+/**
+ * The public view of portal @p, for its uploaders' page: its name, message, branding, terms of
+ * service, restrictions, storage terms and expiry, and whether it has an access code and a
+ * download password; never a secret, a recipient, its team, tag, teamspace or access list.
+ */
+json_t *api_portal_public_json(const struct portal *p);
+
+/** Why a request is refused: an error of the registry and the message naming the rule. */
+struct api_refusal {
+    enum err err; /* ERR_OK: not refused */
+    const char *why;
+};
+
+/**
+ * Sets the storage terms of package @pkg made through portal @p, counted from @from: its
+ * custom_expiry_days (-1: unlimited storage, no expiry; n > 0: n days) or else @period_ms (the
+ * server's storage period). At creation, and again at finalize, when the count starts.
+ */
+void api_portal_package_expiry(const struct portal *p, int64_t from, int64_t period_ms,
+                               struct package *pkg);
+/**
+ * Inside a transaction: whether package @pkg may hold its files under its portal's
+ * restrictions, with @f the file a request adds or finalizes (its size the declared or the
+ * actual one), or with @f NULL every file as it is (at the package's finalize). Reads the
+ * portal into @p (strings in @a) and the package's files. A refusal goes into @out (ERR_OK when
+ * none, always for a package not made through a portal): ERR_GONE when the portal was deleted,
+ * ERR_FILE_TYPE_REFUSED, ERR_PORTAL_LIMIT. Returns the store's status (STORE_ONE when checked).
+ */
+enum store_rc api_portal_files_check(struct store *s, const struct package *pkg,
+                                     const struct file *f, struct arena *a, struct portal *p,
+                                     struct api_refusal *out);
+/**
+ * At a file's finalize, before its bytes are joined: whether file @f of package @pkg may be
+ * @size bytes under the portal's restrictions. When not, the file is removed (record and
+ * bytes, or the object store's upload) and the refusal answered.
+ */
+bool api_portal_file_final_or_reply(struct req *rq, const struct package *pkg, const struct file *f,
+                                    int64_t size);
 
 /* Handlers, one file per resource. */
 void api_health(struct req *rq);
@@ -296,6 +334,8 @@ void api_portal_packages(struct req *rq);
 void api_portal_packages_legacy(struct req *rq);
 void api_portal_archive(struct req *rq);
 void api_portal_unarchive(struct req *rq);
+void api_portal_public_get(struct req *rq);
+void api_portal_packages_create(struct req *rq);
 void api_spec(struct req *rq);
 void api_files_create(struct req *rq);
 void api_files_blueprints(struct req *rq);

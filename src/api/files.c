@@ -25,7 +25,9 @@ struct file_ctx {
     size_t nfiles;
     int64_t storage_period_ms; /* for a package being finalized: how long it is kept */
     const struct api_env *env;
-    bool finalized_now; /* this request finalized it (not an earlier one) */
+    bool finalized_now;         /* this request finalized it (not an earlier one) */
+    struct portal portal;       /* of a package made through a portal */
+    struct api_refusal refusal; /* by that portal's restrictions */
 };
 
 static enum store_rc file_txn(struct store *s, void *vctx)
@@ -130,6 +132,9 @@ static enum store_rc insert_txn(struct store *s, void *vctx)
         return rc;
     if (n >= FILES_MAX_COUNT)
         return STORE_NONE;
+    rc = api_portal_files_check(s, &c->pkg, &c->file, c->a, &c->portal, &c->refusal);
+    if (rc < 0 || c->refusal.err)
+        return rc < 0 ? rc : STORE_NONE;
     return store_file_insert(s, &c->file);
 }
 
@@ -183,6 +188,10 @@ void api_files_create(struct req *rq)
     rc = api_run_or_reply(rq, "files.create", STORE_WRITE, insert_txn, &c);
     if (rc < 0)
         return;
+    if (c.refusal.err) {
+        resp_error(rq, c.refusal.err, "%s", c.refusal.why);
+        return;
+    }
     if (rc == STORE_NONE) {
         resp_error(rq, ERR_CONFLICT, "a package holds at most %d files", FILES_MAX_COUNT);
         return;
@@ -565,7 +574,8 @@ void api_files_finalize(struct req *rq)
                    (unsigned long long)layout);
         return;
     }
-    if (!bytes_joined_or_reply(rq, &c, n, layout, total))
+    if (!api_portal_file_final_or_reply(rq, &c.pkg, &c.file, (int64_t)total) ||
+        !bytes_joined_or_reply(rq, &c, n, layout, total))
         return;
     c.file.done = true;
     c.file.size = (int64_t)total;
@@ -701,6 +711,7 @@ static enum store_rc package_finalize_txn(struct store *s, void *vctx)
     int hooks;
 
     c->finalized_now = false;
+    c->refusal.err = ERR_OK;
     if (rc != STORE_ONE)
         return rc;
     if (c->pkg.state != PACKAGE_NEW)
@@ -716,12 +727,19 @@ static enum store_rc package_finalize_txn(struct store *s, void *vctx)
     }
     if (c->nfiles == 0)
         return STORE_NONE;
+    rc = api_portal_files_check(s, &c->pkg, NULL, c->a, &c->portal, &c->refusal);
+    if (rc < 0 || c->refusal.err)
+        return rc < 0 ? rc : STORE_NONE;
     c->pkg.total_files = (int64_t)c->nfiles;
     c->pkg.state = PACKAGE_FINALIZED;
     c->pkg.updated_at = clock_now_ms();
-    /* Kept from now for the storage period, unless unlimited; the expiry sweep ends it. */
-    c->pkg.expiry =
-        c->pkg.unlimited_storage ? TIME_UNSET : c->pkg.updated_at + c->storage_period_ms;
+    /* Kept from now for the storage period (a portal's package: the portal's), unless
+     * unlimited; the expiry sweep ends it. */
+    if (c->pkg.portal_id)
+        api_portal_package_expiry(&c->portal, c->pkg.updated_at, c->storage_period_ms, &c->pkg);
+    else
+        c->pkg.expiry =
+            c->pkg.unlimited_storage ? TIME_UNSET : c->pkg.updated_at + c->storage_period_ms;
     rc = store_package_update(s, &c->pkg);
     if (rc != STORE_ONE)
         return rc;
@@ -754,6 +772,10 @@ void api_package_finalize(struct req *rq)
         return;
     if (c.finalized_now)
         jobs_wake(c.env->jobs);
+    if (c.refusal.err) {
+        resp_error(rq, c.refusal.err, "%s", c.refusal.why);
+        return;
+    }
     if (rc == STORE_NONE) {
         for (size_t i = 0; i < c.nfiles; i++)
             if (!c.files[i].done) {

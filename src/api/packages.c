@@ -32,8 +32,11 @@
 static void package_write(struct jw *w, struct req *rq, const struct package *p, bool legacy)
 {
     const struct principal *who = api_principal(rq);
-    /* A token handed out under a package token keeps the user it was first issued to. */
-    const char *uid = who->kind == PRINCIPAL_PACKAGE ? who->grant.user_id : who->user.id;
+    /* A token handed out under a package token keeps the user it was first issued to; one
+     * handed out without credentials (to a portal's uploader) is issued to nobody. */
+    const char *uid = !who                             ? ""
+                      : who->kind == PRINCIPAL_PACKAGE ? who->grant.user_id
+                                                       : who->user.id;
     char *token = auth_package_token_new(api_env(rq)->secret, p->id, PACKAGE_LEVEL_FULL,
                                          uid[0] ? uid : NULL, clock_now_ms() / 1000);
 

@@ -226,6 +226,45 @@ static json_t *portal_json(const struct portal *p, const struct members_ctx *mem
     return o;
 }
 
+/* The fields of the portal object an uploader's page sees: a list of what may be shown, so
+ * that nothing added to the object later is shown before someone decides it may be. */
+static const char *const public_fields[] = {
+    "id",
+    "name",
+    "subdomain",
+    "message",
+    "active",
+    "logo_url",
+    "background_url",
+    "primary_color",
+    "has_access_code",
+    "has_download_password",
+    "terms_of_service_enabled",
+    "terms_of_service",
+    "package_size_restriction_enabled",
+    "max_package_size",
+    "max_file_size",
+    "max_file_count",
+    "file_type_restriction_enabled",
+    "file_type_restriction_exclude",
+    "file_types",
+    "package_name_format_enabled",
+    "package_name_format",
+    "custom_expiry_days",
+    "expiry_enabled",
+    "expiry",
+};
+
+json_t *api_portal_public_json(const struct portal *p)
+{
+    json_t *all = portal_json(p, NULL), *o = json_object();
+
+    for (size_t i = 0; i < ARRAY_LEN(public_fields); i++)
+        json_object_set(o, public_fields[i], json_object_get(all, public_fields[i]));
+    json_decref(all);
+    return o;
+}
+
 /* Reads the members of @team_id when one of @n portals has an access list (for their names). */
 static bool members_or_reply(struct req *rq, const char *team_id, const struct portal *ps, size_t n,
                              struct members_ctx *c)

@@ -69,6 +69,9 @@ const struct http_route api_routes[] = {
     ROUTE(HTTP_DELETE, "/v1/portals/{portal_id}", api_portal_delete, API_AUTH_USER, "portals.delete"),
     ROUTE(HTTP_GET, "/v1.1/portals/{portal_id}/packages", api_portal_packages, API_AUTH_USER, "portals.packages"),
     ROUTE(HTTP_GET, "/v1/portals/{portal_id}/packages", api_portal_packages_legacy, API_AUTH_USER, "portals.packages_legacy"),
+    /* The public side: no credentials (an access code, when the portal has one). */
+    ROUTE(HTTP_GET, "/v1/subdomains/portals/{subdomain}", api_portal_public_get, API_AUTH_NONE, "portals.public"),
+    ROUTE(HTTP_POST, "/v1/portals/{portal_id}/packages", api_portal_packages_create, API_AUTH_NONE, "portals.package_create"),
     /* The archive's table names a package, its example does not: both archive by expiry window,
      * the first only that package. Both methods, as for the team's archive. */
     ROUTE(HTTP_PUT, "/v1/portals/{portal_id}/packages/archive", api_portal_archive, API_AUTH_USER, "portals.archive"),

@@ -46,6 +46,12 @@ void auth_api_key_new(char id[ID_LEN + 1], char key[AUTH_API_KEY_LEN + 1],
 bool auth_api_key_parse(struct str key, char id[ID_LEN + 1], uint8_t hash[API_KEY_HASH_LEN]);
 /** Constant-time comparison of two key hashes. */
 bool auth_hash_equal(const uint8_t a[API_KEY_HASH_LEN], const uint8_t b[API_KEY_HASH_LEN]);
+/**
+ * True when @given is the text @want (a short code shared with outsiders, such as a portal's
+ * access code). Both are hashed and the hashes compared in constant time, so the time taken
+ * tells nothing of where they differ or of @want's length.
+ */
+bool auth_code_equal(struct str given, const char *want);
 
 /** Signs @claims (borrowed) as an HS256 JWT; malloc'd result. */
 char *auth_jwt_sign(const uint8_t secret[AUTH_SECRET_LEN], const json_t *claims);

@@ -134,6 +134,21 @@ bool auth_hash_equal(const uint8_t a[API_KEY_HASH_LEN], const uint8_t b[API_KEY_
     return sodium_memcmp(a, b, API_KEY_HASH_LEN) == 0;
 }
 
+bool auth_code_equal(struct str given, const char *want)
+{
+    uint8_t a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];
+    bool equal;
+
+    if (!given.ptr || !want)
+        return false;
+    SHA256((const unsigned char *)given.ptr, given.len, a);
+    SHA256((const unsigned char *)want, strlen(want), b);
+    equal = sodium_memcmp(a, b, sizeof(a)) == 0;
+    sodium_memzero(a, sizeof(a));
+    sodium_memzero(b, sizeof(b));
+    return equal;
+}
+
 bool auth_secret_from_text(const char *text, uint8_t secret[AUTH_SECRET_LEN])
 {
     if (!text || strlen(text) < 32)
