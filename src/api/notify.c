@@ -33,30 +33,33 @@ char *api_link_url(const struct api_env *env, struct arena *a, const char *link_
 
 /* ---- queueing, at finalize ---- */
 
-/*
- * Portal packages (received through a portal): the portal's recipients are to hear that a
- * package arrived (name, sender, size, files, link) and the uploader to get a receipt unless the
- * portal sets disable_upload_receipt. That belongs with the portals: queue mail.send jobs here
- * with templates of their own (say "package.arrived" and "package.receipt") and add their
- * renderers to templates[] below. Until then a portal package's finalize sends nothing.
- */
-static enum store_rc notify_inbox(struct store *s, const struct api_env *env,
-                                  const struct package *p)
+/* The mail.send job of @template to @to about @p, with link @link_id (NULL: none), deduplicated
+ * by @dedupe. */
+static enum store_rc queue_mail(struct store *s, const char *template, const char *to,
+                                const struct package *p, const char *link_id, const char *dedupe,
+                                int64_t now)
 {
-    (void)s;
-    (void)env;
-    (void)p;
-    return STORE_ONE;
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:s}", "template", template, "to", to, "package_id",
+                            p->id, "link_id", link_id ? link_id : "");
+    char *payload = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    enum store_rc rc;
+
+    json_decref(doc);
+    if (!payload)
+        return STORE_HARD;
+    rc = jobs_enqueue(s, "mail.send", payload, dedupe, now, API_MAIL_ATTEMPTS);
+    free(payload);
+    return rc < 0 ? rc : STORE_ONE;
 }
 
-/* A recipient's own link and the job that mails it. */
+/* A recipient's own link and the job that mails it with @template. */
 static enum store_rc notify_recipient(struct store *s, const struct api_env *env,
-                                      const struct package *p, const char *to, int64_t now)
+                                      const struct package *p, const char *template, const char *to,
+                                      int64_t now)
 {
     struct link l = { 0 };
-    char key[AUTH_API_KEY_LEN + 1], *payload;
+    char key[AUTH_API_KEY_LEN + 1];
     enum store_rc rc;
-    json_t *doc;
 
     id_new(l.id);
     auth_link_secret(env->secret, l.id, key, l.secret_hash);
@@ -71,15 +74,59 @@ static enum store_rc notify_recipient(struct store *s, const struct api_env *env
     rc = store_link_insert(s, &l);
     if (rc != STORE_ONE)
         return rc < 0 ? rc : STORE_HARD;
-    doc = json_pack("{s:s, s:s, s:s, s:s}", "template", "package.link", "to", to, "package_id",
-                    p->id, "link_id", l.id);
-    payload = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-    json_decref(doc);
-    if (!payload)
-        return STORE_HARD;
     /* The link id as the dedupe key: one message per link, however the queueing goes. */
-    rc = jobs_enqueue(s, "mail.send", payload, l.id, now, API_MAIL_ATTEMPTS);
-    free(payload);
+    return queue_mail(s, template, to, p, l.id, l.id, now);
+}
+
+/* Each address of the JSON array @list gets a link and a message of @template. */
+static enum store_rc notify_list(struct store *s, const struct api_env *env,
+                                 const struct package *p, const char *template, const char *list,
+                                 int64_t now)
+{
+    json_t *doc = json_loads(list ? list : "[]", 0, NULL), *v;
+    enum store_rc rc = STORE_ONE;
+    size_t i;
+
+    json_array_foreach(doc, i, v)
+    {
+        const char *to = json_string_value(v);
+
+        /* Checked when they were set; one that is not an address now is left out, not mailed. */
+        if (!to || !mail_address_is_valid(to))
+            continue;
+        rc = notify_recipient(s, env, p, template, to, now);
+        if (rc < 0)
+            break;
+    }
+    json_decref(doc);
+    return rc;
+}
+
+/*
+ * A package that arrived through a portal: each of the portal's recipients hears of it (name,
+ * sender, size, files) with a link of their own, and the uploader gets a receipt, without a link,
+ * unless the portal says disable_upload_receipt.
+ */
+static enum store_rc notify_inbox(struct store *s, const struct api_env *env,
+                                  const struct package *p, int64_t now)
+{
+    struct arena a;
+    struct portal portal;
+    enum store_rc rc;
+    char dedupe[ID_LEN + 16];
+
+    if (!p->portal_id)
+        return STORE_ONE;
+    arena_init(&a);
+    rc = store_portal_get(s, p->portal_id, &a, &portal);
+    if (rc == STORE_ONE)
+        rc = notify_list(s, env, p, "package.arrived", portal.recipients, now);
+    if (rc == STORE_ONE && !portal.disable_upload_receipt && mail_address_is_valid(p->sender)) {
+        snprintf(dedupe, sizeof(dedupe), "receipt:%s", p->id);
+        rc = queue_mail(s, "package.receipt", p->sender, p, NULL, dedupe, now);
+    }
+    arena_release(&a);
+    /* A portal deleted since: nobody to tell. */
     return rc < 0 ? rc : STORE_ONE;
 }
 
@@ -87,26 +134,10 @@ enum store_rc api_notify_finalized(struct store *s, const struct api_env *env,
                                    const struct package *p)
 {
     int64_t now = clock_now_ms();
-    enum store_rc rc = STORE_ONE;
-    json_t *list, *v;
-    size_t i;
 
     if (p->inbox)
-        return notify_inbox(s, env, p);
-    list = json_loads(p->recipients ? p->recipients : "[]", 0, NULL);
-    json_array_foreach(list, i, v)
-    {
-        const char *to = json_string_value(v);
-
-        /* Checked when they were set; one that is not an address now is left out, not mailed. */
-        if (!to || !mail_address_is_valid(to))
-            continue;
-        rc = notify_recipient(s, env, p, to, now);
-        if (rc < 0)
-            break;
-    }
-    json_decref(list);
-    return rc;
+        return notify_inbox(s, env, p, now);
+    return notify_list(s, env, p, "package.link", p->recipients, now);
 }
 
 /* ---- sending, in the job ---- */
@@ -120,7 +151,9 @@ struct mail_job {
     char package_id[ID_LEN + 1];
     char link_id[ID_LEN + 1];
     struct package pkg;
-    struct link link;
+    struct link link; /* none (a receipt) when link_id is empty */
+    struct file *files;
+    size_t nfiles;
     struct user sender;
     bool has_sender;
     char key[AUTH_API_KEY_LEN + 1]; /* the link's id and secret */
@@ -292,12 +325,104 @@ static void render_package_link(struct mail_job *mj, struct mail_message *m, str
     sbuf_adds(html, ". Reply to this message to write to them.</p>\n</body>\n</html>\n");
 }
 
+/* The package's file names, one a line (at most FILE_LIST_MAX, then how many more). */
+#define FILE_LIST_MAX 50
+
+static void file_list(struct mail_job *mj, struct sbuf *text, struct sbuf *html)
+{
+    size_t shown = mj->nfiles < FILE_LIST_MAX ? mj->nfiles : FILE_LIST_MAX;
+
+    sbuf_adds(html, "<ul>\n");
+    for (size_t i = 0; i < shown; i++) {
+        const struct file *f = &mj->files[i];
+        const char *name =
+            f->path && f->path[0] ? arena_printf(mj->a, "%s/%s", f->path, f->name) : f->name;
+        const char *line = one_line(mj->a, name, 300), *size = size_text(mj->a, f->size);
+
+        sbuf_addf(text, "  %s (%s)\n", line, size);
+        sbuf_adds(html, "<li>");
+        html_add(html, line);
+        sbuf_adds(html, " (");
+        html_add(html, size);
+        sbuf_adds(html, ")</li>\n");
+    }
+    if (mj->nfiles > shown) {
+        sbuf_addf(text, "  and %zu more\n", mj->nfiles - shown);
+        sbuf_addf(html, "<li>and %zu more</li>\n", mj->nfiles - shown);
+    }
+    sbuf_adds(html, "</ul>\n");
+}
+
+/* The start and end of every HTML body. */
+static void html_open(struct sbuf *html, const char *title)
+{
+    sbuf_adds(html, "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<title>");
+    html_add(html, title);
+    sbuf_adds(html, "</title>\n</head>\n<body style=\"font-family: sans-serif; line-height: 1.4\">"
+                    "\n");
+}
+
+/* "package.arrived": a package came in through a portal; the recipient's own link. */
+static void render_package_arrived(struct mail_job *mj, struct mail_message *m, struct sbuf *text,
+                                   struct sbuf *html)
+{
+    const struct package *p = &mj->pkg;
+    struct arena *a = mj->a;
+    const char *name = one_line(a, p->name, SUBJECT_NAME_MAX);
+    const char *url = api_link_url(mj->env, a, mj->link.id, mj->key + ID_LEN);
+    const char *size = size_text(a, p->size);
+
+    m->subject = arena_printf(a, "\"%s\" arrived from %s", name, p->sender);
+    sbuf_addf(text, "%s uploaded \"%s\" through your portal: %lld file%s, %s.\n\n", p->sender,
+              p->name, (long long)p->total_files, p->total_files == 1 ? "" : "s", size);
+    html_open(html, m->subject);
+    sbuf_adds(html, "<p><strong>");
+    html_add(html, p->sender);
+    sbuf_adds(html, "</strong> uploaded <strong>");
+    html_add(html, p->name);
+    sbuf_adds(html, "</strong> through your portal: ");
+    html_add(html, size);
+    sbuf_adds(html, ".</p>\n");
+    file_list(mj, text, html);
+    sbuf_addf(text, "\nYour download link:\n%s\n\n-- \nSent by consign (%s).\n", url,
+              mj->env->public_url);
+    sbuf_adds(html, "<p><a href=\"");
+    html_add(html, url);
+    sbuf_adds(html, "\">Download the files</a></p>\n</body>\n</html>\n");
+}
+
+/* "package.receipt": to the uploader, that the package was received (no link). */
+static void render_package_receipt(struct mail_job *mj, struct mail_message *m, struct sbuf *text,
+                                   struct sbuf *html)
+{
+    const struct package *p = &mj->pkg;
+    struct arena *a = mj->a;
+    const char *name = one_line(a, p->name, SUBJECT_NAME_MAX);
+    const char *size = size_text(a, p->size);
+
+    m->from_name = "consign";
+    m->reply_to = NULL;
+    m->subject = arena_printf(a, "Received: \"%s\"", name);
+    sbuf_addf(text, "Your upload \"%s\" was received: %lld file%s, %s.\n\n", p->name,
+              (long long)p->total_files, p->total_files == 1 ? "" : "s", size);
+    html_open(html, m->subject);
+    sbuf_adds(html, "<p>Your upload <strong>");
+    html_add(html, p->name);
+    sbuf_adds(html, "</strong> was received: ");
+    html_add(html, size);
+    sbuf_adds(html, ".</p>\n");
+    file_list(mj, text, html);
+    sbuf_addf(text, "\n-- \nSent by consign (%s).\n", mj->env->public_url);
+    sbuf_adds(html, "</body>\n</html>\n");
+}
+
 static const struct {
     const char *name;
     mail_render_fn *render;
 } templates[] = {
     { "package.link", render_package_link },
-    /* Portal packages add theirs here (see notify_inbox()). */
+    { "package.arrived", render_package_arrived },
+    { "package.receipt", render_package_receipt },
 };
 
 static enum store_rc read_txn(struct store *s, void *vctx)
@@ -307,8 +432,13 @@ static enum store_rc read_txn(struct store *s, void *vctx)
 
     if (rc != STORE_ONE)
         return rc;
-    rc = store_link_get(s, mj->link_id, mj->a, &mj->link);
-    if (rc != STORE_ONE)
+    if (mj->link_id[0]) {
+        rc = store_link_get(s, mj->link_id, mj->a, &mj->link);
+        if (rc != STORE_ONE)
+            return rc;
+    }
+    rc = store_files_list(s, mj->package_id, mj->a, &mj->files, &mj->nfiles);
+    if (rc < 0)
         return rc;
     mj->has_sender = false;
     if (mj->pkg.sender_user_id) {
@@ -328,13 +458,14 @@ static bool payload_read(struct mail_job *mj)
                *to = json_string_value(json_object_get(doc, "to")),
                *pid = json_string_value(json_object_get(doc, "package_id")),
                *lid = json_string_value(json_object_get(doc, "link_id"));
-    bool ok = tpl && to && pid && lid && id_is_valid(str_from(pid)) && id_is_valid(str_from(lid));
+    bool ok = tpl && to && pid && lid && id_is_valid(str_from(pid)) &&
+              (!lid[0] || id_is_valid(str_from(lid)));
 
     if (ok) {
         mj->template = arena_strdup(mj->a, tpl);
         mj->to = arena_strdup(mj->a, to);
         memcpy(mj->package_id, pid, ID_LEN + 1);
-        memcpy(mj->link_id, lid, ID_LEN + 1);
+        snprintf(mj->link_id, sizeof(mj->link_id), "%s", lid);
     }
     json_decref(doc);
     return ok;
@@ -353,8 +484,10 @@ static enum jobs_outcome send_one(struct mail_job *mj, mail_render_fn *render, c
     uint8_t hash[API_KEY_HASH_LEN];
     enum mail_rc rc;
 
-    auth_link_secret(mj->env->secret, mj->link.id, mj->key, hash);
-    if (!auth_hash_equal(hash, mj->link.secret_hash)) {
+    if (mj->link_id[0]) {
+        auth_link_secret(mj->env->secret, mj->link.id, mj->key, hash);
+    }
+    if (mj->link_id[0] && !auth_hash_equal(hash, mj->link.secret_hash)) {
         snprintf(why, why_cap, "link %s was made under another signing secret: its secret is lost",
                  mj->link.id);
         return JOBS_GIVE_UP;
@@ -435,10 +568,11 @@ enum jobs_outcome api_mail_send(void *venv, struct store *s, const struct job *j
     } else if (rc == STORE_NONE) {
         snprintf(why, why_cap, "package %s or link %s does not exist", mj.package_id, mj.link_id);
         out = JOBS_GIVE_UP;
-    } else if (mj.pkg.state != PACKAGE_FINALIZED || !mj.link.active) {
+    } else if (mj.pkg.state != PACKAGE_FINALIZED || (mj.link_id[0] && !mj.link.active)) {
         /* Nothing to download any more: a message would only bring a dead link. */
         LOG_INFO("mail %s to %s not sent: %s", j->id, mj.to,
-                 !mj.link.active ? "its link was deleted" : "its package is no longer available");
+                 mj.link_id[0] && !mj.link.active ? "its link was deleted"
+                                                  : "its package is no longer available");
     } else {
         out = send_one(&mj, render, why, why_cap);
     }
