@@ -99,6 +99,51 @@ enum job_state job_state_parse(const char *name)
     return 0;
 }
 
+char *store_like_pattern(const char *s, struct arena *a)
+{
+    size_t n, k = 0;
+    char *out;
+
+    if (!s)
+        return NULL;
+    n = strlen(s);
+    out = arena_alloc(a, 2 * n + 3);
+    out[k++] = '%';
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' || s[i] == '_' || s[i] == '\\')
+            out[k++] = '\\';
+        out[k++] = s[i];
+    }
+    out[k++] = '%';
+    out[k] = '\0';
+    return out;
+}
+
+bool store_page_window(const struct store_page *page, int64_t total, int64_t *limit,
+                       int64_t *offset)
+{
+    *offset = page->limit > 0 ? (page->page - 1) * page->limit : 0;
+    if (page->limit > 0 && *offset<total && * offset> total / 2) {
+        int64_t end = *offset + page->limit < total ? *offset + page->limit : total;
+
+        *limit = end - *offset;
+        *offset = total - end;
+        return true;
+    }
+    *limit = page->limit > 0 ? page->limit : -1;
+    return false;
+}
+
+void store_packages_reverse(struct package *p, size_t n)
+{
+    for (size_t i = 0, k = n ? n - 1 : 0; i < k; i++, k--) {
+        struct package t = p[i];
+
+        p[i] = p[k];
+        p[k] = t;
+    }
+}
+
 struct store *store_open(const struct store_cfg *cfg, char *why, size_t why_cap)
 {
     const char *url = cfg->database_url;

@@ -31,6 +31,19 @@ struct store {
     bool held; /* a read transaction from store_hold_read() is open */
 };
 
+/* Helpers both backends share. */
+/** A LIKE pattern (escape character '\\') that finds @s anywhere, in @a; NULL for NULL. */
+char *store_like_pattern(const char *s, struct arena *a);
+/**
+ * LIMIT and OFFSET of @page among @total rows. A page past the middle is to be read from the other
+ * end with the smaller offset and then turned around (store_packages_reverse()), since the
+ * database steps through every row it skips: true then.
+ */
+bool store_page_window(const struct store_page *page, int64_t total, int64_t *limit,
+                       int64_t *offset);
+/** Turns @n packages around, in place. */
+void store_packages_reverse(struct package *p, size_t n);
+
 extern const struct store_ops store_sqlite_ops;
 extern const struct store_ops store_pg_ops;
 

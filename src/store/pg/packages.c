@@ -430,22 +430,6 @@ static char *states_array(unsigned set, struct arena *a)
 
 /* A LIKE pattern that finds @s anywhere, with the pattern characters of @s escaped (backslash
  * is ILIKE's escape character). */
-static char *like_pattern(const char *s, struct arena *a)
-{
-    size_t n = strlen(s), k = 0;
-    char *out = arena_alloc(a, 2 * n + 3);
-
-    out[k++] = '%';
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' || s[i] == '_' || s[i] == '\\')
-            out[k++] = '\\';
-        out[k++] = s[i];
-    }
-    out[k++] = '%';
-    out[k] = '\0';
-    return out;
-}
-
 /* The values of a query that are derived from it once, for both the count and the page. */
 struct query_values {
     const char *states;
@@ -456,7 +440,7 @@ static void query_values_init(struct query_values *v, const struct package_query
                               struct arena *a)
 {
     v->states = states_array(q->states, a);
-    v->name_like = q->name ? like_pattern(q->name, a) : NULL;
+    v->name_like = q->name ? store_like_pattern(q->name, a) : NULL;
 }
 
 /* The parameters LP_TEAM ... LP_OFFSET of a list statement. */
@@ -635,32 +619,14 @@ enum store_rc pg_packages_list(struct store *s, const struct package_query *pq, 
     rc = count_matches(q, pq, &v, parts, total);
     if (rc < 0)
         return rc;
-    /*
-     * A page past the middle is read from the other end with the smaller offset, then turned
-     * around: the deepest page costs what the first does, since an OFFSET steps through every
-     * row it skips.
-     */
-    offset = pq->page.limit > 0 ? (pq->page.page - 1) * pq->page.limit : 0;
-    if (pq->page.limit > 0 && offset < *total && offset > *total / 2) {
-        int64_t end = offset + pq->page.limit < *total ? offset + pq->page.limit : *total;
-
+    /* A deep page is read from the far end: the deepest costs what the first does. */
+    if (store_page_window(&pq->page, *total, &limit, &offset))
         parts |= PART_REVERSED;
-        limit = end - offset;
-        offset = *total - end;
-    } else {
-        limit = pq->page.limit > 0 ? pq->page.limit : -1;
-    }
     add_query(&p, pq, &v, limit, offset);
     rc = pg_read_rows(q, list_stmt(q, parts, pq->sort, pq->desc), &p, a, sizeof(**out),
                       read_package, out, n, "packages list");
-    if (rc > 0 && (parts & PART_REVERSED)) {
-        for (size_t i = 0, k = *n - 1; i < k; i++, k--) {
-            struct package t = (*out)[i];
-
-            (*out)[i] = (*out)[k];
-            (*out)[k] = t;
-        }
-    }
+    if (rc > 0 && (parts & PART_REVERSED))
+        store_packages_reverse(*out, *n);
     return rc;
 }
 

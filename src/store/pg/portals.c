@@ -319,26 +319,6 @@ enum store_rc pg_portal_delete(struct store *s, const char *id, int64_t now)
 
 /* A LIKE pattern that finds @s anywhere, with the pattern characters of @s escaped (backslash
  * is LIKE's escape character). */
-static char *like_pattern(const char *s, struct arena *a)
-{
-    size_t n, k = 0;
-    char *out;
-
-    if (!s)
-        return NULL;
-    n = strlen(s);
-    out = arena_alloc(a, 2 * n + 3);
-    out[k++] = '%';
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' || s[i] == '_' || s[i] == '\\')
-            out[k++] = '\\';
-        out[k++] = s[i];
-    }
-    out[k++] = '%';
-    out[k] = '\0';
-    return out;
-}
-
 enum store_rc pg_portals_list(struct store *s, const struct portal_query *pq, struct arena *a,
                               struct portal **out, size_t *n, int64_t *total)
 {
@@ -354,8 +334,8 @@ enum store_rc pg_portals_list(struct store *s, const struct portal_query *pq, st
     pg_add_text(&pp, pq->team_id);
     pg_add_bool(&pp, pq->scope.all);
     pg_add_text(&pp, pq->scope.membership_id);
-    pg_add_text(&pp, like_pattern(pq->name, a));
-    pg_add_text(&pp, like_pattern(pq->subdomain, a));
+    pg_add_text(&pp, store_like_pattern(pq->name, a));
+    pg_add_text(&pp, store_like_pattern(pq->subdomain, a));
     pg_add_text(&pp, pq->tags_json);
     pg_add_text(&pp, pq->teamspaces_json);
     rc = pg_read_count(q, pg_stmt(q, "SELECT count(*) FROM portals p " PORTALS_WHERE), &pp, total,

@@ -310,34 +310,13 @@ enum store_rc sqlite_portal_delete(struct store *s, const char *id, int64_t now)
     "AND (:tags IS NULL OR p.tag_id IN (SELECT value FROM json_each(:tags))) "                     \
     "AND (:spaces IS NULL OR p.teamspace_id IN (SELECT value FROM json_each(:spaces))) "
 
-/* A LIKE pattern that finds @s anywhere, with the pattern characters of @s escaped. */
-static char *like_pattern(const char *s, struct arena *a)
-{
-    size_t n, k = 0;
-    char *out;
-
-    if (!s)
-        return NULL;
-    n = strlen(s);
-    out = arena_alloc(a, 2 * n + 3);
-    out[k++] = '%';
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' || s[i] == '_' || s[i] == '\\')
-            out[k++] = '\\';
-        out[k++] = s[i];
-    }
-    out[k++] = '%';
-    out[k] = '\0';
-    return out;
-}
-
 static void bind_query(sqlite3_stmt *st, const struct portal_query *pq, struct arena *a)
 {
     bind_text(st, ":team", pq->team_id);
     bind_int(st, ":all", pq->scope.all);
     bind_text(st, ":mid", pq->scope.membership_id);
-    bind_text(st, ":name", like_pattern(pq->name, a));
-    bind_text(st, ":sub", like_pattern(pq->subdomain, a));
+    bind_text(st, ":name", store_like_pattern(pq->name, a));
+    bind_text(st, ":sub", store_like_pattern(pq->subdomain, a));
     bind_text(st, ":tags", pq->tags_json);
     bind_text(st, ":spaces", pq->teamspaces_json);
 }
