@@ -407,6 +407,16 @@ void api_storage_part(struct req *rq)
         offset = (part - 1) * (uint64_t)c.file.chunk_size;
     else
         offset = BLOB_SIDE;
+    /* A part that ends past the file's declared size could never be finalized: it is refused
+     * before a byte is written, so a declared size (checked against a portal's limits when the
+     * file was added) also bounds what a client can put on the disk. */
+    if (c.file.size >= 0 && offset != BLOB_SIDE && offset + c.len > (uint64_t)c.file.size) {
+        resp_error(rq, ERR_BODY_TOO_LARGE,
+                   "part %llu ends at byte %llu, past the file's declared size of %lld bytes",
+                   (unsigned long long)part, (unsigned long long)(offset + c.len),
+                   (long long)c.file.size);
+        return;
+    }
     ps = arena_alloc(&rq->arena, sizeof(*ps));
     *ps = (struct part_sink){
         .part = { .part = (uint32_t)part, .size = (int64_t)c.len, .side = offset == BLOB_SIDE }

@@ -345,6 +345,18 @@ def body(t, srv):
                     srv.port, c.call('GET', '/v1/packages/%s/files/zip_mac/download' % pid).json).raw)) as zf:
                 assert zf.namelist() == ['etc/passwd'], zf.namelist()
                 assert zf.read('etc/passwd') == data
+        def past_declared_size():
+            pkg = new_package(srv, key, tid, 'Declared')
+            c = Client(srv, pkg['access_token'])
+            _, _, bps = c.begin(pkg['id'], 'ten.bin', 2, size=5 * MIB + 10, chunk_size=5 * MIB)
+            r = replay(srv.port, bps[1], b'x' * 11)
+            assert r.status == 413, 'a part past the declared size: %r' % r
+            r = replay(srv.port, bps[1], b'x' * 10)
+            assert r.status == 200, r
+        if not DIRECT:  # an object store takes the bytes itself; finalize refuses the sizes
+            t.test('a part that ends past the file\'s declared size is 413 before any byte is '
+                   'written', past_declared_size)
+
         t.test('upload rules: empty package 400, wrong upload_id 400, re-sent part same ETag, parts in '
                'place in the file before finalize, '
                'oversized part 400, wrong ETag / missing part / wrong size 400, ../ kept as data '
