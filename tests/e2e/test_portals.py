@@ -6,10 +6,10 @@ workflow, secrets kept), deleting, every validation rule, the v1.1 and legacy li
 parameter, who sees and may change what (private portals and their access lists), a portal's
 package lists with each parameter and the archive of its packages by expiry window.
 
-Portal packages are made by the public side, and webhooks by routes, that are not there yet:
-this script writes them into the database itself (SQLite through Python's sqlite3, PostgreSQL
-through psql), to test the lists over them and the check that a portal's webhooks are the
-team's."""
+To give the lists many portal packages in every state and at chosen times without uploading
+each, this script writes packages (and webhooks) into the database itself (SQLite through
+Python's sqlite3, PostgreSQL through psql); test_portal_public.py makes portal packages the way
+uploaders do."""
 import calendar
 import os
 import random
