@@ -28,6 +28,9 @@ struct api_env {
     int64_t storage_period_ms; /* how long a finalized package is kept (API_STORAGE_PERIOD_MS) */
     int64_t abandon_after_ms;  /* a new package unchanged this long is cleaned up */
     const struct mail_cfg *mail; /* how mail leaves; NULL: this server sends none */
+    /* Portal pages are also served at / of {subdomain}.{portal_domain} (lowercase, no dots at
+     * either end); NULL: only at /portal/{subdomain}. */
+    const char *portal_domain;
 };
 
 /** The storage period and the abandonment time when not configured: 7 and 14 days. */
@@ -64,7 +67,7 @@ enum store_rc api_notify_finalized(struct store *s, const struct api_env *env,
 /** Runs a mail.send job: renders, builds and delivers one message (notify.c). */
 enum jobs_outcome api_mail_send(void *env, struct store *s, const struct job *j, char *why,
                                 size_t why_cap);
-/** The URL a recipient opens: link @link_id with its @secret, in @a. */
+/** The URL a recipient opens, the download page of link @link_id with its @secret, in @a. */
 char *api_link_url(const struct api_env *env, struct arena *a, const char *link_id,
                    const char *secret);
 
@@ -264,6 +267,12 @@ bool api_portal_name_matches(const struct portal *p, struct str name);
  * download password; never a secret, a recipient, its team, tag, teamspace or access list.
  */
 json_t *api_portal_public_json(const struct portal *p);
+/**
+ * The portal of @subdomain (any case), as its public page sees it: 1 and *@out (its strings in
+ * @rq's arena) when it exists and takes uploads, 0 when it does not (unknown, deleted, inactive
+ * or past its expiry: nothing replied), -1 when the store failed (the error reply queued).
+ */
+int api_portal_public_find(struct req *rq, struct str subdomain, struct portal *out);
 
 /** Why a request is refused: an error of the registry and the message naming the rule. */
 struct api_refusal {
@@ -335,6 +344,12 @@ void api_portal_packages_legacy(struct req *rq);
 void api_portal_archive(struct req *rq);
 void api_portal_unarchive(struct req *rq);
 void api_portal_public_get(struct req *rq);
+void api_portal_access(struct req *rq);
+/* The web pages (web.c): the portal page, the download page and the fixed assets they load. */
+void api_web_root(struct req *rq);
+void api_web_portal_page(struct req *rq);
+void api_web_download_page(struct req *rq);
+void api_web_asset(struct req *rq);
 void api_portal_packages_create(struct req *rq);
 void api_spec(struct req *rq);
 void api_files_create(struct req *rq);

@@ -193,10 +193,10 @@ static enum store_rc access_txn(struct store *s, void *vctx)
     return store_link_update(s, &c->link);
 }
 
-static void fail_reply(struct req *rq, struct link_ctx *c, const char *what)
+static void fail_reply(struct req *rq, struct link_ctx *c, enum err e, const char *what)
 {
     api_fails_count(rq, &c->fails);
-    resp_error(rq, ERR_AUTH_INVALID, "%s", what);
+    resp_error(rq, e, "%s", what);
 }
 
 void api_links_resolve(struct req *rq)
@@ -219,7 +219,7 @@ void api_links_resolve(struct req *rq)
     if (!api_fails_below_or_reply(rq, &c.fails))
         return;
     if (!req_query(rq, "secret", &secret) || secret.len != AUTH_API_KEY_LEN - ID_LEN) {
-        fail_reply(rq, &c, "the link's secret is missing or wrong");
+        fail_reply(rq, &c, ERR_AUTH_INVALID, "the link's secret is missing or wrong");
         return;
     }
     memcpy(key, c.link.id, ID_LEN);
@@ -230,7 +230,7 @@ void api_links_resolve(struct req *rq)
         return;
     if (rc == STORE_NONE || !auth_api_key_parse(str_from(key), id, hash) ||
         !auth_hash_equal(hash, c.link.secret_hash)) {
-        fail_reply(rq, &c, "the link's secret is missing or wrong");
+        fail_reply(rq, &c, ERR_AUTH_INVALID, "the link's secret is missing or wrong");
         return;
     }
     if (!c.link.active || c.pkg.state == PACKAGE_EXPIRED || c.pkg.state == PACKAGE_ARCHIVED ||
@@ -247,7 +247,7 @@ void api_links_resolve(struct req *rq)
     }
     if (c.link.password_hash &&
         (!password.ptr || !auth_password_verify(c.link.password_hash, password))) {
-        fail_reply(rq, &c,
+        fail_reply(rq, &c, ERR_LINK_PASSWORD,
                    password.ptr ? "wrong link password"
                                 : "the link needs a password "
                                   "(X-Link-Password)");

@@ -28,7 +28,7 @@
 char *api_link_url(const struct api_env *env, struct arena *a, const char *link_id,
                    const char *secret)
 {
-    return arena_printf(a, "%s/v1/links/%s?secret=%s", env->public_url, link_id, secret);
+    return arena_printf(a, "%s/download/%s?secret=%s", env->public_url, link_id, secret);
 }
 
 /* ---- queueing, at finalize ---- */

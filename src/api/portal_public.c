@@ -75,36 +75,44 @@ static enum store_rc lookup_txn(struct store *s, void *vctx)
     return store_portal_by_subdomain(s, c->subdomain, c->a, &c->portal);
 }
 
-void api_portal_public_get(struct req *rq)
+int api_portal_public_find(struct req *rq, struct str v, struct portal *out)
 {
     struct lookup_ctx c = { .a = &rq->arena };
-    struct str v = req_param(rq, "subdomain");
     char sub[SUBDOMAIN_MAX + 1];
     const char *why;
     enum store_rc rc;
 
     /* Subdomains are stored lowercase; anything that cannot be one is simply not there. */
-    if (v.len < SUBDOMAIN_MIN || v.len > SUBDOMAIN_MAX) {
-        resp_error(rq, ERR_NOT_FOUND, "no such portal");
-        return;
-    }
+    if (v.len < SUBDOMAIN_MIN || v.len > SUBDOMAIN_MAX)
+        return 0;
     for (size_t i = 0; i < v.len; i++) {
-        if (!isalnum((unsigned char)v.ptr[i]) && v.ptr[i] != '-') {
-            resp_error(rq, ERR_NOT_FOUND, "no such portal");
-            return;
-        }
+        if (!isalnum((unsigned char)v.ptr[i]) && v.ptr[i] != '-')
+            return 0;
         sub[i] = (char)tolower((unsigned char)v.ptr[i]);
     }
     sub[v.len] = '\0';
     c.subdomain = sub;
     rc = api_run_or_reply(rq, "portals.public", STORE_READ, lookup_txn, &c);
     if (rc < 0)
+        return -1;
+    if (rc == STORE_NONE || !portal_is_open(&c.portal, clock_now_ms(), &why))
+        return 0;
+    *out = c.portal;
+    return 1;
+}
+
+void api_portal_public_get(struct req *rq)
+{
+    struct portal p;
+    int found = api_portal_public_find(rq, req_param(rq, "subdomain"), &p);
+
+    if (found < 0)
         return;
-    if (rc == STORE_NONE || !portal_is_open(&c.portal, clock_now_ms(), &why)) {
+    if (found == 0) {
         resp_error(rq, ERR_NOT_FOUND, "no such portal");
         return;
     }
-    resp_json(rq, 200, api_portal_public_json(&c.portal));
+    resp_json(rq, 200, api_portal_public_json(&p));
 }
 
 /* ---- a package through a portal ---- */
@@ -179,6 +187,67 @@ static bool code_or_reply(struct req *rq, struct create_ctx *c, const char *code
     return false;
 }
 
+/* The portal of the route's portal_id, open for uploads, from a client not locked out by failed
+ * access codes: true with c->portal and c->fails set; else the refusal is replied. */
+static bool open_portal_or_reply(struct req *rq, struct create_ctx *c)
+{
+    const char *why;
+    enum store_rc rc;
+
+    if (!api_id_param_or_reply(rq, "portal_id", c->portal_id))
+        return false;
+    rc = api_run_or_reply(rq, "portals.get", STORE_READ, portal_txn, c);
+    if (rc < 0)
+        return false;
+    if (rc == STORE_NONE) {
+        resp_error(rq, ERR_NOT_FOUND, "no such portal");
+        return false;
+    }
+    if (!portal_is_open(&c->portal, c->now, &why)) {
+        resp_error(rq, ERR_PORTAL_CLOSED, "%s", why);
+        return false;
+    }
+    c->fails = (struct api_fails){
+        .key = arena_printf(c->a, "portal-code:%s:%s", c->portal_id, rq->client_addr),
+        .max = CODE_FAILS_MAX,
+        .window_ms = CODE_WINDOW_MS,
+        .now = c->now,
+    };
+    return !c->portal.has_access_code || api_fails_below_or_reply(rq, &c->fails);
+}
+
+/* open_portal_or_reply(), then the body against @spec, which fills *@code with the access code
+ * it names: true when the code opens the portal (or it needs none). */
+static bool admitted_or_reply(struct req *rq, struct create_ctx *c, const struct jspec *spec,
+                              char *const *code)
+{
+    json_t *doc;
+
+    if (!open_portal_or_reply(rq, c) || !api_body_or_reply(rq, spec, &doc))
+        return false;
+    json_decref(doc);
+    return !c->portal.has_access_code || code_or_reply(rq, c, *code);
+}
+
+/*
+ * consign defines: POST /v1/portals/{portal_id}/access {"access_code"} answers 204 when the code
+ * opens the portal (or it has none), so that an uploader's page can ask for the code before
+ * anything else. A wrong code counts as a failure exactly as at package creation: the two share
+ * one count, so this is no way around its limit.
+ */
+void api_portal_access(struct req *rq)
+{
+    struct create_ctx c = { .a = &rq->arena, .now = clock_now_ms() };
+    char *code = NULL;
+    const struct jspec spec[] = {
+        JSPEC_STR("access_code", &code, 0, ACCESS_CODE_MAX_CHARS),
+        JSPEC_END,
+    };
+
+    if (admitted_or_reply(rq, &c, spec, &code))
+        resp_empty(rq, 204);
+}
+
 void api_portal_packages_create(struct req *rq)
 {
     struct create_ctx c = { .a = &rq->arena, .now = clock_now_ms() };
@@ -190,36 +259,10 @@ void api_portal_packages_create(struct req *rq)
         JSPEC_STR("access_code", &code, 0, ACCESS_CODE_MAX_CHARS),
         JSPEC_END,
     };
-    const char *why;
     struct str addr;
     enum store_rc rc;
-    json_t *doc;
 
-    if (!api_id_param_or_reply(rq, "portal_id", c.portal_id))
-        return;
-    rc = api_run_or_reply(rq, "portals.get", STORE_READ, portal_txn, &c);
-    if (rc < 0)
-        return;
-    if (rc == STORE_NONE) {
-        resp_error(rq, ERR_NOT_FOUND, "no such portal");
-        return;
-    }
-    if (!portal_is_open(&c.portal, c.now, &why)) {
-        resp_error(rq, ERR_PORTAL_CLOSED, "%s", why);
-        return;
-    }
-    c.fails = (struct api_fails){
-        .key = arena_printf(c.a, "portal-code:%s:%s", c.portal_id, rq->client_addr),
-        .max = CODE_FAILS_MAX,
-        .window_ms = CODE_WINDOW_MS,
-        .now = c.now,
-    };
-    if (c.portal.has_access_code && !api_fails_below_or_reply(rq, &c.fails))
-        return;
-    if (!api_body_or_reply(rq, spec, &doc))
-        return;
-    json_decref(doc);
-    if (c.portal.has_access_code && !code_or_reply(rq, &c, code))
+    if (!admitted_or_reply(rq, &c, spec, &code))
         return;
     addr = str_trim(str_from(sender));
     if (!email_is_valid(addr)) {

@@ -72,6 +72,13 @@ const struct http_route api_routes[] = {
     /* The public side: no credentials (an access code, when the portal has one). */
     ROUTE(HTTP_GET, "/v1/subdomains/portals/{subdomain}", api_portal_public_get, API_AUTH_NONE, "portals.public"),
     ROUTE(HTTP_POST, "/v1/portals/{portal_id}/packages", api_portal_packages_create, API_AUTH_NONE, "portals.package_create"),
+    /* consign defines: an uploader's page checks the access code before any file is chosen. */
+    ROUTE(HTTP_POST, "/v1/portals/{portal_id}/access", api_portal_access, API_AUTH_NONE, "portals.access"),
+    /* Web pages, for people: HTML, CSS and JavaScript embedded in the binary (web/web.h). */
+    ROUTE(HTTP_GET, "/", api_web_root, API_AUTH_NONE, "web.root"),
+    ROUTE(HTTP_GET, "/portal/{subdomain}", api_web_portal_page, API_AUTH_NONE, "web.portal"),
+    ROUTE(HTTP_GET, "/download/{link_id}", api_web_download_page, API_AUTH_NONE, "web.download"),
+    ROUTE(HTTP_GET, "/assets/{name}", api_web_asset, API_AUTH_NONE, "web.asset"),
     /* The archive's table names a package, its example does not: both archive by expiry window,
      * the first only that package. Both methods, as for the team's archive. */
     ROUTE(HTTP_PUT, "/v1/portals/{portal_id}/packages/archive", api_portal_archive, API_AUTH_USER, "portals.archive"),

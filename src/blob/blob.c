@@ -35,6 +35,11 @@ bool blob_direct(const struct blob *b)
     return b->ops->direct;
 }
 
+const char *blob_origin(const struct blob *b)
+{
+    return b->ops->origin ? b->ops->origin(b) : NULL;
+}
+
 enum blob_rc blob_file_remove(struct blob *b, const char *file_id)
 {
     return b->ops->file_remove(b, file_id);

@@ -50,6 +50,12 @@ void blob_close(struct blob *b);
 const char *blob_backend_name(const struct blob *b);
 /** True for the object store: clients move bytes with pre-signed URLs, not through consign. */
 bool blob_direct(const struct blob *b);
+/**
+ * Where clients send and fetch bytes themselves: the object store's endpoint
+ * ("http://127.0.0.1:7480"), owned by @b; NULL for the embedded store, whose bytes go through
+ * consign's own URLs.
+ */
+const char *blob_origin(const struct blob *b);
 
 /* ---- the object store's side (blob_direct() only) ---- */
 

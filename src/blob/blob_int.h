@@ -11,6 +11,7 @@
 struct blob_ops {
     const char *name;
     bool direct; /* clients reach the bytes themselves (blob_direct()) */
+    const char *(*origin)(const struct blob *b); /* blob_origin(); NULL: none */
     void (*close)(struct blob *b);
     enum blob_rc (*file_remove)(struct blob *b, const char *file_id);
     /* Direct stores only (NULL otherwise): */

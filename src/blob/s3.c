@@ -16,6 +16,7 @@
 struct s3_blob {
     struct blob base;
     struct s3_client *client;
+    char *endpoint; /* the configuration's "http[s]://host[:port]" */
 };
 
 static const struct blob_ops s3_ops;
@@ -58,7 +59,13 @@ static void s3_close(struct blob *base)
     struct s3_blob *b = to_s3(base);
 
     s3_client_free(b->client);
+    free(b->endpoint);
     free(b);
+}
+
+static const char *s3_origin(const struct blob *base)
+{
+    return ((const struct s3_blob *)base)->endpoint;
 }
 
 /*
@@ -116,6 +123,7 @@ struct blob *blob_s3_open(const char *url, char *why, size_t why_cap)
     b = xcalloc(1, sizeof(*b));
     b->base.ops = &s3_ops;
     b->client = s3_client_new(&cfg);
+    b->endpoint = xstrdup(cfg.endpoint);
     s3_cfg_release(&cfg);
     /* A new deployment starts with no bucket: make it, as the embedded store makes its folder. */
     rc = s3_bucket_create(b->client);
@@ -269,6 +277,7 @@ static enum blob_rc s3_file_remove(struct blob *base, const char *file_id)
 static const struct blob_ops s3_ops = {
     .name = "s3",
     .direct = true,
+    .origin = s3_origin,
     .close = s3_close,
     .file_remove = s3_file_remove,
     .url = s3_url,

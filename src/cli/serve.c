@@ -8,6 +8,7 @@
 #include "core/compat.h"
 #include "cli/cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -24,7 +25,8 @@
 
 static const char serve_usage[] =
     "usage: consign serve [--data DIR] [--database URL] [--storage URL] [--listen HOST:PORT]\n"
-    "                     [--public-url URL] [--threads N] [--jobs N] [--storage-days N]\n"
+    "                     [--public-url URL] [--portal-domain DOMAIN] [--threads N] [--jobs N]\n"
+    "                     [--storage-days N]\n"
     "                     [--abandon-days N] [--smtp-url URL] [--smtp-user USER]\n"
     "                     [--smtp-tls] [--mail-from ADDRESS] [--log-level LEVEL]\n"
     "                     [--shutdown-timeout SECONDS]\n"
@@ -40,6 +42,9 @@ static const char serve_usage[] =
     "                           AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY  CONSIGN_STORAGE (DIR)\n"
     "  --listen HOST:PORT       address to listen on                      CONSIGN_LISTEN (127.0.0.1:8080)\n"
     "  --public-url URL         base URL clients reach this server at     CONSIGN_PUBLIC_URL (http://LISTEN)\n"
+    "  --portal-domain DOMAIN   also serve each portal's page at          CONSIGN_PORTAL_DOMAIN (unset)\n"
+    "                           https://SUBDOMAIN.DOMAIN/ (a wildcard DNS name pointing here);\n"
+    "                           always at PUBLIC-URL/portal/SUBDOMAIN\n"
     "  --threads N              worker threads (0: one per core)          CONSIGN_THREADS (0)\n"
     "  --jobs N                 background job workers (0: none here)     CONSIGN_JOBS (2)\n"
     "  --storage-days N         days a finalized package is kept          CONSIGN_STORAGE_DAYS (7)\n"
@@ -73,6 +78,7 @@ struct serve_cfg {
     const char *database;
     const char *listen;
     const char *public_url;
+    char portal_domain[256]; /* lowercase, no dots at either end; empty when unset */
     const char *log_level;
     uint64_t threads;
     uint64_t jobs;
@@ -196,6 +202,39 @@ static bool bootstrap(struct store *s, const char *public_url)
     return true;
 }
 
+/* @text as a portal domain: a DNS name of two labels or more ("upload.example.com", any case,
+ * a trailing dot allowed), lowercased into @out; false when it is not one. */
+static bool domain_normalize(const char *text, char *out, size_t cap)
+{
+    size_t n = strlen(text), label = 0, labels = 1;
+
+    if (n > 0 && text[n - 1] == '.')
+        n--;
+    if (n == 0 || n >= cap || n > 200)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)text[i];
+
+        if (ch == '.') {
+            if (label == 0 || text[i - 1] == '-')
+                return false;
+            label = 0;
+            labels++;
+        } else if (isalnum(ch) || (ch == '-' && label > 0)) {
+            if (++label > 63)
+                return false;
+        } else {
+            return false;
+        }
+    }
+    if (label == 0 || text[n - 1] == '-' || labels < 2)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (char)tolower((unsigned char)text[i]);
+    out[n] = '\0';
+    return true;
+}
+
 static int parse(int argc, char **argv, struct serve_cfg *cfg)
 {
     static const struct option opts[] = {
@@ -204,6 +243,7 @@ static int parse(int argc, char **argv, struct serve_cfg *cfg)
         { "database", required_argument, NULL, 'D' },
         { "listen", required_argument, NULL, 'l' },
         { "public-url", required_argument, NULL, 'u' },
+        { "portal-domain", required_argument, NULL, 'P' },
         { "threads", required_argument, NULL, 't' },
         { "jobs", required_argument, NULL, 'j' },
         { "storage-days", required_argument, NULL, 'K' },
@@ -229,6 +269,7 @@ static int parse(int argc, char **argv, struct serve_cfg *cfg)
     const char *conn_timeout = cli_env("CONSIGN_CONN_TIMEOUT", "120");
     const char *forwarded = cli_env("CONSIGN_TRUST_FORWARDED", "0");
     const char *smtp_tls = cli_env("CONSIGN_SMTP_TLS", "0");
+    const char *portal_domain = cli_env("CONSIGN_PORTAL_DOMAIN", NULL);
     int c;
 
     cfg->data = cli_env("CONSIGN_DATA", "./var");
@@ -258,6 +299,9 @@ static int parse(int argc, char **argv, struct serve_cfg *cfg)
             break;
         case 'u':
             cfg->public_url = optarg;
+            break;
+        case 'P':
+            portal_domain = optarg;
             break;
         case 't':
             threads = optarg;
@@ -338,6 +382,10 @@ static int parse(int argc, char **argv, struct serve_cfg *cfg)
     if (cfg->mail_from && !mail_address_is_valid(cfg->mail_from))
         return cli_usage_error(serve_usage, "--mail-from: '%s' is not an e-mail address",
                                cfg->mail_from);
+    if (portal_domain && portal_domain[0] &&
+        !domain_normalize(portal_domain, cfg->portal_domain, sizeof(cfg->portal_domain)))
+        return cli_usage_error(serve_usage, "--portal-domain: '%s' is not a DNS name",
+                               portal_domain);
     if (!log_set_level(cfg->log_level))
         return cli_usage_error(serve_usage, "--log-level: '%s' is not error, warn, info or debug",
                                cfg->log_level);
@@ -453,7 +501,7 @@ static void clock_follow_file(void)
  */
 static int run(int argc, char **argv, bool http)
 {
-    struct serve_cfg cfg;
+    struct serve_cfg cfg = { 0 };
     struct api_env env = { .version = CONSIGN_VERSION };
     struct http_server_opts opts = { 0 };
     struct http_router *router = NULL;
@@ -533,6 +581,7 @@ static int run(int argc, char **argv, bool http)
     env.mail = &mail;
     env.storage_period_ms = (int64_t)cfg.storage_days * 86400000;
     env.abandon_after_ms = (int64_t)cfg.abandon_days * 86400000;
+    env.portal_domain = cfg.portal_domain[0] ? cfg.portal_domain : NULL;
     if (store_run(s, "serve.sweep", STORE_WRITE, sweep_txn, NULL) < 0) {
         LOG_ERR("cannot queue the expiry sweep");
         rc = 1;

@@ -47,6 +47,8 @@ static void compile(const struct http_route *route, struct compiled_route *out)
     out->specificity = 0;
     if (p[0] != '/')
         bad_pattern(route->pattern, "must start with '/'");
+    if (p[1] == '\0') /* the root: no segment at all */
+        return;
     while (*p == '/') {
         const char *start = ++p;
         struct segment *s;
@@ -107,7 +109,8 @@ enum http_match http_router_match(const struct http_router *r, enum http_method 
 
     if (path.len == 0 || path.ptr[0] != '/')
         return HTTP_MATCH_NOT_FOUND;
-    rest = (struct str){ path.ptr + 1, path.len - 1 };
+    /* "/" is the root, of no segment; elsewhere an empty segment matches nothing. */
+    rest = path.len == 1 ? STR_NULL : (struct str){ path.ptr + 1, path.len - 1 };
     while (rest.ptr) {
         struct str seg;
 

@@ -29,7 +29,7 @@ except ImportError:  # a Python of its own (pyenv, a venv) next to Debian's pyth
     from aiosmtpd.controller import Controller
 
 SECOND = 1000
-LINK_RE = re.compile(r'(http://[^\s"<>]+/v1/links/([0-7][0-9A-HJKMNP-TV-Z]{25})\?secret=([A-Za-z0-9_-]{43}))')
+LINK_RE = re.compile(r'(http://[^\s"<>]+/download/([0-7][0-9A-HJKMNP-TV-Z]{25})\?secret=([A-Za-z0-9_-]{43}))')
 NAME = 'Rushes \u2014 d\u00eda 3 \u00abΩmega\u00bb'
 
 
@@ -120,7 +120,10 @@ def check_link(srv, pkg, fid, data, text, html, rcpt, password=None):
     url, link_id, secret = found[0]
     assert url in html.replace('&amp;', '&'), 'the HTML part carries the same link'
     assert url.startswith('http://%s:%d/' % (HOST, srv.port)), (url, srv.port)
-    path = url.split('/', 3)[3]
+    # The link opens the download page, which resolves it through the API.
+    page = srv.get('/' + url.split('/', 3)[3])
+    assert page.status == 200 and b'download.js' in page.raw, page
+    path = 'v1/links/%s?secret=%s' % (link_id, secret)
     if password:
         is_error(srv.get('/' + path), 401)
     r = srv.get('/' + path, headers={'X-Link-Password': password} if password else None)

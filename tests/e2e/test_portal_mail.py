@@ -71,12 +71,12 @@ def body(t, srv):
         for to, subject, text, html in arrived:
             assert '"Reel True" arrived from shooter@example.net' == subject, subject
             assert 'day1/a001.mov' in text and 'day1/a001.mov' in html, text
-            url = re.search(r'(http://\S+/v1/links/\S+)', text).group(1)
+            url = re.search(r'(http://\S+/download/\S+)', text).group(1)
             u = urllib.parse.urlsplit(url)
-            r = srv.get(u.path + '?' + u.query)
+            r = srv.get(u.path.replace('/download/', '/v1/links/') + '?' + u.query)
             assert r.status == 200 and r.json['package_id'] == pkg['id'], r
         to, subject, text, html = receipt[0]
-        assert '/v1/links/' not in text and 'day1/a001.mov' in text, text
+        assert '/download/' not in text and 'day1/a001.mov' in text, text
     t.test('a portal package finalized: each portal recipient gets "arrived" with the file list '
            'and a working link of their own; the uploader a receipt without a link', with_receipt)
 

@@ -40,6 +40,7 @@ static const struct http_route routes[] = {
       .handler = h,
       .label = "pkg.post" },
     { .method = HTTP_GET, .pattern = "/healthz", .handler = h, .label = "health" },
+    { .method = HTTP_GET, .pattern = "/", .handler = h, .label = "root" },
 };
 
 static const char *match(struct http_router *r, enum http_method m, const char *path,
@@ -80,6 +81,9 @@ int main(void)
     is_str(match(r, HTTP_GET, "/v1/teams/T1/members/", p, &allowed), "404", "trailing slash");
     is_str(match(r, HTTP_GET, "v1/teams/T1/members", p, &allowed), "404", "relative path");
     is_str(match(r, HTTP_GET, "", p, &allowed), "404", "empty path");
+    is_str(match(r, HTTP_GET, "/", p, &allowed), "root", "the root is a route of no segment");
+    is_str(match(r, HTTP_GET, "//", p, &allowed), "404", "two slashes are not the root");
+    is_str(match(r, HTTP_GET, "/healthz/", p, &allowed), "404", "a trailing slash is no route");
     is_str(match(r, HTTP_POST, "/v1/packages/P/finalize", p, &allowed), "finalize",
            "literal last segment");
     is_str(match(r, HTTP_GET, "/v1/packages/P/files/F", p, &allowed), "file", "two parameters");

@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// The MASV upload protocol in a browser: a package's files sent as parts, several at a time,
+// straight from the files on disk (Blob slices: memory does not grow with a file's size), each
+// part retried on its own when the network or the server fails, then every file and the
+// package finalized. Progress is reported as bytes acknowledged and in flight.
+//
+// For each file: POST …/files (the file and its create blueprint), the create blueprint replayed
+// (an S3 CreateMultipartUpload: its UploadId), part blueprints fetched a window at a time
+// (POST …/files/{id}?start=S&count=N), each part PUT to its blueprint (its ETag kept), then
+// POST …/files/{id}/finalize. Last, POST …/finalize of the package.
+
+import { ApiError, api, apiRetry, backoff, isTransient, sleep } from './common.js';
+
+/** The size of the parts a file is cut into, unless the file needs bigger ones. */
+const PART_SIZE = 16 * 1024 * 1024;
+/** Part PUTs in flight at once, over all files. */
+const PARTS_IN_FLIGHT = 4;
+/** Files being started or finalized at once. */
+const FILES_IN_FLIGHT = 3;
+/** Part blueprints asked for in one call. */
+const WINDOW = 64;
+/** Attempts at one part before the upload fails: some minutes of back-off. */
+const PART_ATTEMPTS = 10;
+
+/** A counting semaphore: run(fn) waits for a free slot, then runs fn. */
+class Slots {
+  constructor(n) {
+    this.free = n;
+    this.waiting = [];
+  }
+
+  async run(fn) {
+    if (this.free > 0)
+      this.free--;
+    else
+      await new Promise((resolve) => this.waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next)
+        next();
+      else
+        this.free++;
+    }
+  }
+}
+
+/** The part size for a file of @size bytes within the server's limits (@spec). */
+export function partSize(size, spec) {
+  const min = spec.min_chunk_size || 5 * 1024 * 1024;
+  const max = spec.max_chunk_size || 5 * 1024 * 1024 * 1024;
+  const count = spec.max_chunk_count || spec.max_chunks_count || 10000;
+  const mib = 1024 * 1024;
+  const need = Math.ceil(Math.ceil(size / count) / mib) * mib;
+  return Math.min(max, Math.max(min, PART_SIZE, need));
+}
+
+/** The UploadId of an S3 InitiateMultipartUpload answer. */
+function uploadIdOf(xml) {
+  const doc = new DOMParser().parseFromString(xml, 'application/xml');
+  const id = doc.getElementsByTagName('UploadId')[0]?.textContent;
+  if (!id)
+    throw new ApiError(502, 0, 'The storage did not start the upload.');
+  return id;
+}
+
+/**
+ * One upload of a package's files. @files: [{file: File, path: 'folder/sub'}]; @token: the
+ * package's full token. Events (addEventListener): "progress" whenever bytes move, "file" when
+ * a file is done (detail: its index). start() resolves when the package is finalized and
+ * rejects with the error that stopped it; cancel() stops it (start() then rejects with an
+ * AbortError).
+ */
+export class Upload extends EventTarget {
+  constructor(packageId, token, files) {
+    super();
+    this.packageId = packageId;
+    this.token = token;
+    this.items = files.map((f) => ({ ...f, size: f.file.size, sent: 0, inflight: new Map(),
+                                     done: false }));
+    this.total = this.items.reduce((n, it) => n + it.size, 0);
+    this.abort = new AbortController();
+    this.xhrs = new Set();
+    this.parts = new Slots(PARTS_IN_FLIGHT);
+  }
+
+  /** Bytes acknowledged by the server plus those of parts in flight. */
+  get sent() {
+    let n = 0;
+    for (const it of this.items)
+      n += this.fileSent(it);
+    return n;
+  }
+
+  /** The bytes of item @it acknowledged and in flight. */
+  fileSent(it) {
+    let n = it.sent;
+    for (const v of it.inflight.values())
+      n += v;
+    return Math.min(n, it.size);
+  }
+
+  headers() {
+    return { 'X-Package-Token': this.token };
+  }
+
+  call(method, path, body) {
+    return apiRetry(method, path, { body, headers: this.headers(), signal: this.abort.signal });
+  }
+
+  progress() {
+    this.dispatchEvent(new Event('progress'));
+  }
+
+  async start() {
+    const signal = this.abort.signal;
+    const spec = await apiRetry('GET', '/v1/system/packages/spec', { signal });
+    const files = new Slots(FILES_IN_FLIGHT);
+    let failure = null;
+    await Promise.all(this.items.map((it, i) => files.run(async () => {
+      if (failure || signal.aborted)
+        return;
+      try {
+        await this.sendFile(it, spec);
+        it.done = true;
+        this.dispatchEvent(new CustomEvent('file', { detail: i }));
+      } catch (e) {
+        failure ??= e;
+        this.stop();
+      }
+    })));
+    if (signal.aborted && !failure)
+      throw new DOMException('The upload was cancelled.', 'AbortError');
+    if (failure)
+      throw failure;
+    await this.call('POST', `/v1/packages/${this.packageId}/finalize`);
+  }
+
+  /** Stops every request in flight. */
+  stop() {
+    this.abort.abort();
+    for (const x of this.xhrs)
+      x.abort();
+    this.xhrs.clear();
+  }
+
+  /** Stops the upload and removes the package it made (best effort). */
+  async cancel() {
+    this.stop();
+    try {
+      await api('DELETE', `/v1/packages/${this.packageId}`, { headers: this.headers() });
+    } catch {
+      // The package is left new and unfinished: the server cleans such packages up.
+    }
+  }
+
+  async sendFile(it, spec) {
+    const f = it.file;
+    const chunk = partSize(f.size, spec);
+    const count = Math.max(1, Math.ceil(f.size / chunk));
+    const made = await this.call('POST', `/v1/packages/${this.packageId}/files`, {
+      kind: 'file',
+      name: f.name,
+      path: it.path,
+      size: f.size,
+      chunk_size: chunk,
+      last_modified: new Date(f.lastModified || Date.now()).toISOString(),
+    });
+    const fileId = made.file.id;
+    const uploadId = uploadIdOf(await this.replayCreate(made.create_blueprint));
+    const etags = new Array(count);
+    const windows = [];
+    for (let start = 0; start < count; start += WINDOW)
+      windows.push([start, Math.min(WINDOW, count - start)]);
+    // One window of blueprints at a time is asked for; its parts go out through the slots.
+    for (const [start, n] of windows) {
+      let bps = await this.blueprints(fileId, uploadId, start, n);
+      await Promise.all(Array.from({ length: n }, (_, k) => this.parts.run(async () => {
+        const part = start + k + 1;
+        const from = (part - 1) * chunk;
+        const blob = f.slice(from, Math.min(f.size, from + chunk));
+        for (let attempt = 1; ; attempt++) {
+          this.abort.signal.throwIfAborted();
+          try {
+            etags[part - 1] = await this.put(it, part, bps[k], blob);
+            it.sent += blob.size;
+            it.inflight.delete(part);
+            this.progress();
+            return;
+          } catch (e) {
+            it.inflight.delete(part);
+            this.progress();
+            if (this.abort.signal.aborted)
+              throw new DOMException('The upload was cancelled.', 'AbortError');
+            if (attempt >= PART_ATTEMPTS)
+              throw e;
+            // A refused signature (expired after a long pause): new blueprints, then again.
+            if (e.status === 403)
+              bps = await this.blueprints(fileId, uploadId, start, n);
+            else if (!isTransient(e))
+              throw e;
+            await sleep(backoff(attempt), this.abort.signal);
+          }
+        }
+      })));
+    }
+    await this.call('POST', `/v1/packages/${this.packageId}/files/${fileId}/finalize`, {
+      chunk_extras: etags.map((etag, i) => ({ partNumber: String(i + 1), etag })),
+      file_extras: { upload_id: uploadId },
+      size: f.size,
+      chunk_size: chunk,
+    });
+  }
+
+  blueprints(fileId, uploadId, start, count) {
+    return this.call('POST',
+      `/v1/packages/${this.packageId}/files/${fileId}?start=${start}&count=${count}`,
+      { upload_id: uploadId });
+  }
+
+  /** Sends the create blueprint as it is; the storage's XML answer. */
+  async replayCreate(bp) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const r = await fetch(bp.url, { method: bp.method || 'POST', headers: bp.headers || {},
+                                        body: bp.body || undefined, signal: this.abort.signal });
+        if (r.ok)
+          return await r.text();
+        throw new ApiError(r.status, 0, 'The storage refused to start the upload.');
+      } catch (e) {
+        if (this.abort.signal.aborted || attempt >= PART_ATTEMPTS ||
+            !(e instanceof TypeError || isTransient(e)))
+          throw e;
+        await sleep(backoff(attempt), this.abort.signal);
+      }
+    }
+  }
+
+  /** PUTs @blob as part @part of item @it to blueprint @bp; resolves to the part's ETag. An
+   * XMLHttpRequest rather than fetch, since only it reports the progress of a request body. */
+  put(it, part, bp, blob) {
+    return new Promise((resolve, reject) => {
+      const x = new XMLHttpRequest();
+      this.xhrs.add(x);
+      x.open(bp.method || 'PUT', bp.url);
+      for (const [k, v] of Object.entries(bp.headers || {}))
+        x.setRequestHeader(k, v);
+      x.upload.onprogress = (ev) => {
+        it.inflight.set(part, ev.loaded);
+        this.progress();
+      };
+      x.onload = () => {
+        this.xhrs.delete(x);
+        const etag = x.getResponseHeader('ETag');
+        if (x.status >= 200 && x.status < 300 && etag)
+          resolve(etag);
+        else
+          reject(new ApiError(x.status || 502, 0, `Part ${part} was refused (${x.status}).`));
+      };
+      x.onerror = x.ontimeout = () => {
+        this.xhrs.delete(x);
+        reject(new ApiError(0, 0, 'The connection was lost.'));
+      };
+      x.onabort = () => {
+        this.xhrs.delete(x);
+        reject(new DOMException('The upload was cancelled.', 'AbortError'));
+      };
+      it.inflight.set(part, 0);
+      x.send(blob);
+    });
+  }
+}
+
+/** Tracks the speed of a transfer from samples of bytes sent, and the time left. */
+export class Meter {
+  constructor() {
+    this.samples = [];
+  }
+
+  /** Records @bytes sent so far at @now (ms); the speed over the last ten seconds. */
+  sample(bytes, now = performance.now()) {
+    this.samples.push([now, bytes]);
+    while (this.samples.length > 2 && now - this.samples[0][0] > 10000)
+      this.samples.shift();
+    const [t0, b0] = this.samples[0];
+    return now - t0 > 500 ? ((bytes - b0) * 1000) / (now - t0) : 0;
+  }
+}

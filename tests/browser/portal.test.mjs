@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+// The portal page in a real browser, as an outsider uses it: the portal's brand, terms and
+// message; the access code (wrong, right, too many attempts); files refused by type before any
+// byte is sent; a folder with a file of several parts uploaded with progress to the end; the
+// package then finalized in the team's portal list with the right bytes (SHA-256, fetched
+// through the API); a phone-sized screen; a large file sent with the page's memory flat; and
+// the page of a portal that does not exist.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { join } from 'node:path';
+import { MIB, Server, brandServer, cleanup, launch, sha256, shot, tempDir, unique,
+         watchedPage, writeRandom } from './harness.mjs';
+
+const CODE = 'open-sesame-42';
+
+let srv, brand, browser, key, teamId, portal, allowed;
+
+before(async () => {
+  srv = await new Server().start();
+  brand = await brandServer();
+  browser = await launch();
+  const team = srv.team('portal');
+  key = team.api_key;
+  teamId = team.team_id;
+  portal = await srv.ok('POST', `/v1/teams/${teamId}/portals`, {
+    key,
+    body: {
+      name: 'Northlight Pictures — Dailies',
+      subdomain: unique('dailies'),
+      active: true,
+      message: 'Send today\'s camera cards and sound here. Keep the folder structure as it is.',
+      logo_url: `${brand.url}/logo.svg`,
+      background_url: `${brand.url}/bg.svg`,
+      primary_color: '#C2410C',
+      has_access_code: true,
+      access_code: CODE,
+      recipients: ['post@example.org'],
+      terms_of_service_enabled: true,
+      terms_of_service: {
+        title: 'Delivery terms',
+        description: 'Material you send stays confidential and is used for this production only.',
+        checkbox_label: 'I have the right to send this material',
+        checkbox_url: 'https://example.org/terms',
+      },
+      file_type_restriction_enabled: true,
+      file_types: ['.mov', '.wav', '.txt'],
+      package_name_format_enabled: true,
+      package_name_format: { label: 'JOB-1234 Title', value: '^JOB-[0-9]{4} .+' },
+    },
+  });
+  const store = new URL(srv.url);
+  allowed = [srv.url, brand.url, `${store.protocol}//${store.host}`];
+  // The object store's origin (SCALE): the page sends parts straight to it.
+  const spec = process.env.CONSIGN_TEST_S3 ? new URL(process.env.CONSIGN_TEST_S3).searchParams.get('endpoint') : null;
+  if (spec)
+    allowed.push(new URL(spec).origin);
+});
+
+after(async () => {
+  await browser?.close();
+  await brand?.close();
+  await srv?.stop();
+  cleanup();
+});
+
+test('the access code: a wrong one is refused, the right one opens the form', async () => {
+  const { context, page } = await watchedPage(browser, allowed);
+  await page.goto(`${srv.url}/portal/${portal.subdomain}`);
+  await page.getByRole('heading', { name: 'Enter the access code' }).waitFor();
+  assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), portal.name);
+  assert.equal(await page.title(), `${portal.name} · Upload files`);
+  // The brand: the logo loaded from the owner's host, the primary colour on the button.
+  const logo = page.locator('#logo');
+  await logo.waitFor();
+  assert.equal(await logo.getAttribute('alt'), portal.name);
+  assert.ok(await logo.evaluate((img) => img.complete && img.naturalWidth > 0), 'the logo loads');
+  const bg = await page.locator('#gate-submit').evaluate((b) => getComputedStyle(b).backgroundColor);
+  assert.equal(bg, 'rgb(194, 65, 12)');
+  await shot(page, 'portal-1-access-code');
+
+  await page.getByLabel('Access code').fill('not the code');
+  await page.getByLabel('Access code').press('Enter');
+  await page.getByText('That access code is not right').waitFor();
+  await shot(page, 'portal-2-access-code-wrong');
+
+  await page.getByLabel('Access code').fill(CODE);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByLabel('Your e-mail address').waitFor();
+  assert.ok(await page.getByText(portal.message).isVisible(), 'the portal message is shown');
+  assert.ok(await page.getByText('Delivery terms').isVisible(), 'the terms are shown');
+  assert.ok(await page.getByText('Accepted types: .mov, .wav, .txt').isVisible());
+  assert.ok(await page.getByText('Format: JOB-1234 Title').isVisible());
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'sender', 'focus moves to the form');
+  await shot(page, 'portal-3-form');
+  page.check();
+  await context.close();
+});
+
+test('too many wrong codes: the page says to wait', async () => {
+  const other = await srv.ok('POST', `/v1/teams/${teamId}/portals`, {
+    key, body: { name: 'Locked', subdomain: unique('locked'), active: true, has_access_code: true,
+                 access_code: 'the-right-one' },
+  });
+  for (let i = 0; i < 10; i++) {
+    const r = await srv.call('POST', `/v1/portals/${other.id}/access`, { body: { access_code: `wrong${i}` } });
+    assert.equal(r.status, 401);
+  }
+  const { context, page } = await watchedPage(browser, allowed);
+  await page.goto(`${srv.url}/portal/${other.subdomain}`);
+  await page.getByLabel('Access code').fill('the-right-one');
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByText(/Too many attempts\. Wait \d+ minutes?/).waitFor();
+  assert.ok(await page.getByLabel('Access code').isVisible(), 'the form stays closed');
+  await shot(page, 'portal-4-too-many-attempts');
+  page.check();
+  await context.close();
+});
+
+test('a folder with a file of several parts is uploaded, finalized and holds the right bytes', async () => {
+  const dir = tempDir('folder');
+  const files = {
+    'shoot/day1/A001_C003.mov': writeRandom(dir, 'shoot/day1/A001_C003.mov', 37 * MIB + 12345),
+    'shoot/day1/notes.txt': Buffer.from('Scene 12, take 3: the good one.\n'),
+    'shoot/sound/roll_07.wav': writeRandom(dir, 'shoot/sound/roll_07.wav', 3 * MIB + 7),
+  };
+  writeRandom(dir, 'other/setup.exe', 1000);
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(join(dir, 'shoot/day1/notes.txt'), files['shoot/day1/notes.txt']);
+
+  const { context, page } = await watchedPage(browser, allowed);
+  await page.goto(`${srv.url}/portal/${portal.subdomain}`);
+  await page.getByLabel('Access code').fill(CODE);
+  await page.getByLabel('Access code').press('Enter');
+  await page.getByLabel('Your e-mail address').waitFor();
+
+  // A type the portal does not take is refused before anything is sent.
+  await page.locator('#file-input').setInputFiles(join(dir, 'other/setup.exe'));
+  await page.getByText('setup.exe: files of type .exe are not accepted here').waitFor();
+  assert.equal(await page.locator('#file-list li').count(), 0);
+  await shot(page, 'portal-5-type-refused');
+
+  await page.locator('#folder-input').setInputFiles(join(dir, 'shoot'));
+  await page.locator('#file-list li').nth(2).waitFor();
+  assert.equal(await page.locator('#file-list li').count(), 3);
+  assert.ok(await page.getByText('shoot/day1/A001_C003.mov').isVisible(), 'folders are kept');
+  await page.getByLabel('Your e-mail address').fill('Camera.Dept@Example.net');
+  await page.getByLabel('Package name').fill('Dailies day 1');
+  await page.getByLabel(/Message/).fill('Cards A001 and sound roll 7.');
+
+  // Sent without the terms and with a name of the wrong format: both are pointed out.
+  await page.getByRole('button', { name: 'Send files' }).click();
+  await page.getByText('The name does not have the format this portal asks for: JOB-1234 Title.').waitFor();
+  await page.getByText('Tick the box to accept the terms before you send.').waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'package-name');
+  await shot(page, 'portal-6-form-problems');
+  let r = await srv.call('GET', `/v1.1/portals/${portal.id}/packages`, { key });
+  assert.equal(r.json.data?.length ?? r.json.length ?? 0, 0, 'nothing was created');
+
+  await page.getByLabel('Package name').fill('JOB-2291 Dailies day 1');
+  await page.getByLabel('I have the right to send this material').check();
+  await shot(page, 'portal-7-ready');
+  await page.getByRole('button', { name: 'Send files' }).click();
+  await page.getByRole('heading', { name: 'Sending your files' }).waitFor();
+  await shot(page, 'portal-8-sending');
+  await page.getByRole('heading', { name: 'Upload complete' }).waitFor({ timeout: 180000 });
+  assert.match(await page.locator('#done-summary').textContent(), /^3 files \(.+\) delivered to Northlight/);
+  assert.equal(await page.locator('#overall-percent').textContent(), '100%');
+  await shot(page, 'portal-9-done');
+  page.check();
+  await context.close();
+
+  // The team sees one finalized package of this portal, with the uploader as sender.
+  r = await srv.ok('GET', `/v1/portals/${portal.id}/packages`, { key });
+  const list = Array.isArray(r) ? r : r.data;
+  assert.equal(list.length, 1);
+  const pkg = list[0];
+  assert.equal(pkg.state, 'finalized');
+  assert.equal(pkg.name, 'JOB-2291 Dailies day 1');
+  assert.equal(pkg.sender, 'camera.dept@example.net');
+  assert.equal(pkg.description, 'Cards A001 and sound roll 7.');
+  assert.equal(pkg.total_files, 3);
+  const token = pkg.access_token;
+  assert.ok(token, 'the owner sees the package token');
+  const got = (await srv.ok('GET', `/v1/packages/${pkg.id}/files`, { token })).filter((f) => f.kind === 'file');
+  assert.equal(got.length, 3);
+  for (const f of got) {
+    const rel = `${f.path}/${f.name}`;
+    assert.ok(files[rel], `an uploaded file: ${rel}`);
+    assert.equal(f.size, files[rel].length, rel);
+    const bytes = await srv.fetchFile(pkg.id, f.id, token);
+    assert.equal(sha256(bytes), sha256(files[rel]), `the bytes of ${rel}`);
+  }
+});
+
+test('on a phone-sized screen the form fits and works with the keyboard', async () => {
+  const open = await srv.ok('POST', `/v1/teams/${teamId}/portals`, {
+    key, body: { name: 'Field uploads', subdomain: unique('field'), active: true,
+                 message: 'Drop your clips here from set.', primary_color: '#0E7490',
+                 package_size_restriction_enabled: true, max_file_size: 2 * MIB,
+                 max_file_count: 2, max_package_size: 3 * MIB },
+  });
+  const { context, page } = await watchedPage(browser, allowed, { width: 390, height: 844 });
+  await page.goto(`${srv.url}/portal/${open.subdomain}`);
+  await page.getByLabel('Your e-mail address').waitFor();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `no sideways scrolling (${overflow}px too wide)`);
+  assert.ok(await page.getByText('Files up to 2.10 MB').isVisible());
+  assert.ok(await page.getByText('Up to 2 files per package').isVisible());
+  // Tab moves through the fields in reading order.
+  await page.getByLabel('Your e-mail address').focus();
+  const order = [];
+  for (let i = 0; i < 5; i++) {
+    await page.keyboard.press('Tab');
+    order.push(await page.evaluate(() => document.activeElement.id));
+  }
+  assert.deepEqual(order, ['package-name', 'description', 'pick-files', 'pick-folder', 'send']);
+  // A file over the size limit is refused up front.
+  const dir = tempDir('phone');
+  writeRandom(dir, 'big.mov', 3 * MIB);
+  await page.locator('#file-input').setInputFiles(join(dir, 'big.mov'));
+  await page.getByText(/big\.mov: 3\.15 MB is more than the 2\.10 MB a file may have here/).waitFor();
+  await shot(page, 'portal-10-phone');
+  page.check();
+  await context.close();
+});
+
+test('a large file is sent in slices: the page\'s memory stays flat', async () => {
+  const open = await srv.ok('POST', `/v1/teams/${teamId}/portals`, {
+    key, body: { name: 'Big files', subdomain: unique('big'), active: true },
+  });
+  const dir = tempDir('big');
+  const size = 192 * MIB;
+  const data = writeRandom(dir, 'master.mov', size);
+  const { context, page } = await watchedPage(browser, allowed);
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const heap = async () => {
+    const { metrics } = await cdp.send('Performance.getMetrics');
+    return metrics.find((m) => m.name === 'JSHeapUsedSize').value;
+  };
+  await page.goto(`${srv.url}/portal/${open.subdomain}`);
+  await page.getByLabel('Your e-mail address').fill('editor@example.org');
+  await page.getByLabel('Package name').fill('Master');
+  await page.locator('#file-input').setInputFiles(join(dir, 'master.mov'));
+  await page.getByText('1 file · 201 MB').waitFor();
+  const before = await heap();
+  let peak = before;
+  await page.getByRole('button', { name: 'Send files' }).click();
+  const done = page.getByRole('heading', { name: 'Upload complete' });
+  while (!(await done.isVisible())) {
+    peak = Math.max(peak, await heap());
+    await page.waitForTimeout(100);
+  }
+  assert.ok(peak - before < 24 * MIB,
+            `the JS heap grew by ${((peak - before) / MIB).toFixed(1)} MiB while ${size / MIB} MiB were sent`);
+  page.check();
+  await context.close();
+  const r = await srv.ok('GET', `/v1/portals/${open.id}/packages`, { key });
+  const pkg = (Array.isArray(r) ? r : r.data)[0];
+  const f = (await srv.ok('GET', `/v1/packages/${pkg.id}/files`, { token: pkg.access_token }))[0];
+  assert.equal(sha256(await srv.fetchFile(pkg.id, f.id, pkg.access_token)), sha256(data));
+});
+
+test('a portal that does not exist, or is switched off, has a page that says so', async () => {
+  const off = await srv.ok('POST', `/v1/teams/${teamId}/portals`, {
+    key, body: { name: 'Closed', subdomain: unique('closed'), active: false },
+  });
+  const { context, page } = await watchedPage(browser, allowed);
+  for (const sub of ['no-such-portal', off.subdomain]) {
+    const r = await page.goto(`${srv.url}/portal/${sub}`);
+    assert.equal(r.status(), 404);
+    await page.getByRole('heading', { name: 'Nothing here' }).waitFor();
+  }
+  await shot(page, 'portal-11-not-found');
+  page.check();
+  await context.close();
+});
