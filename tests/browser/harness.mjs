@@ -83,9 +83,11 @@ export class Server {
     this.stderr = '';
   }
 
-  async start() {
-    const argv = ['serve', '--data', this.data, '--listen', '127.0.0.1:0', ...this.store.serve,
+  /** Starts the server on @port (0: a free one), on the same data as before if it ran. */
+  async start(port = 0) {
+    const argv = ['serve', '--data', this.data, '--listen', `127.0.0.1:${port}`, ...this.store.serve,
                   ...this.args];
+    this.stderr = '';
     this.proc = spawn(BIN, argv, { env: consignEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stdout.on('data', () => {});
     this.exited = new Promise((res) => this.proc.on('exit', (code, sig) => res({ code, sig })));
@@ -103,6 +105,13 @@ export class Server {
     });
     this.url = `http://127.0.0.1:${this.port}`;
     return this;
+  }
+
+  /** Kills the server with SIGKILL, as a crash or a power cut would. */
+  async kill() {
+    this.proc.kill('SIGKILL');
+    await this.exited;
+    this.proc = null;
   }
 
   /** Stops the server with SIGTERM: it must exit 0 with no sanitizer report. */

@@ -83,6 +83,7 @@ export class Upload extends EventTarget {
     this.abort = new AbortController();
     this.xhrs = new Set();
     this.parts = new Slots(PARTS_IN_FLIGHT);
+    this.mine = new Set(); // ids of the files this upload made
   }
 
   /** Bytes acknowledged by the server plus those of parts in flight. */
@@ -159,7 +160,7 @@ export class Upload extends EventTarget {
     const f = it.file;
     const chunk = partSize(f.size, spec);
     const count = Math.max(1, Math.ceil(f.size / chunk));
-    const made = await this.call('POST', `/v1/packages/${this.packageId}/files`, {
+    const made = await this.createFile({
       kind: 'file',
       name: f.name,
       path: it.path,
@@ -211,6 +212,37 @@ export class Upload extends EventTarget {
       size: f.size,
       chunk_size: chunk,
     });
+  }
+
+  /**
+   * Adds a file to the package. When an attempt fails on the way back (the server made the
+   * file but its answer was lost), the file it may have made is removed before the next
+   * attempt, so that the package never holds a file nobody uploads.
+   */
+  async createFile(body) {
+    const path = `/v1/packages/${this.packageId}/files`;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const made = await api('POST', path, { body, headers: this.headers(), signal: this.abort.signal });
+        this.mine.add(made.file.id);
+        return made;
+      } catch (e) {
+        if (attempt >= PART_ATTEMPTS || !isTransient(e) || this.abort.signal.aborted)
+          throw e;
+        await sleep(backoff(attempt), this.abort.signal);
+        try {
+          const files = await api('GET', path, { headers: this.headers(), signal: this.abort.signal });
+          for (const f of files) {
+            if (f.kind === 'file' && !f.finalized && !this.mine.has(f.id) &&
+                f.name === body.name && f.path === body.path)
+              await api('DELETE', `${path}/${f.id}`, { headers: this.headers(), signal: this.abort.signal });
+          }
+        } catch (e2) {
+          if (!isTransient(e2))
+            throw e2;
+        }
+      }
+    }
   }
 
   blueprints(fileId, uploadId, start, count) {
