@@ -17,7 +17,9 @@
  *
  * Checked on every response: a status in 100..599 and never 500; an X-Request-Id header; an error
  * (>= 400) carries a JSON object whose "code" is the status and whose "errors" is a non-empty
- * array; a JSON success body parses. And the access rules, as the policy table states them: a
+ * array, but for the web pages' own 404 page (HTML, from a web route only, with its
+ * Content-Security-Policy); a JSON success body parses. The server has a portal domain
+ * (upload.example.com), so that Host headers reach the portal pages. And the access rules, as the policy table states them: a
  * route that takes credentials never succeeds without any, nor with a key or token other than
  * those provisioned (byte for byte); with an API key, a route never succeeds for a team other
  * than the key's or for a role that role_can() refuses.
@@ -239,6 +241,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     memcpy(env.secret, "consign-fuzz-secret-0123456789ab", AUTH_SECRET_LEN);
     env.public_url = "http://127.0.0.1:8080";
     env.version = "fuzz";
+    env.portal_domain = "upload.example.com";
     router = http_router_new(api_routes, api_routes_count);
     app = (struct http_app){ .router = router, .dispatch = api_dispatch, .env = &env };
     store = api_store(&env);
@@ -352,15 +355,26 @@ static int action_of(const char *label)
 static void check_response(const struct req *rq)
 {
     const struct resp *r = &rq->resp;
-    bool has_rid = false;
+    bool has_rid = false, has_csp = false;
+    bool html = r->content_type && strncmp(r->content_type, "text/html", 9) == 0;
 
     FUZZ_CHECK(r->status >= 100 && r->status <= 599, "status %u", r->status);
     FUZZ_CHECK(r->status != 500, "500 Internal Server Error: %.*s", (int)r->body_len,
                r->body ? r->body : "");
-    for (const struct resp_header *h = r->headers; h; h = h->next)
+    for (const struct resp_header *h = r->headers; h; h = h->next) {
         has_rid |= strcmp(h->name, "X-Request-Id") == 0 && h->value && h->value[0];
+        has_csp |= strcmp(h->name, "Content-Security-Policy") == 0 && h->value &&
+                   strstr(h->value, "script-src 'self'");
+    }
     FUZZ_CHECK(has_rid, "no X-Request-Id on a %u response", r->status);
-    if (r->status >= 400) {
+    if (html) {
+        FUZZ_CHECK(rq->route && strncmp(rq->route->label, "web.", 4) == 0,
+                   "an HTML answer from a route that is no web page");
+        FUZZ_CHECK(r->status == 200 || r->status == 404, "an HTML %u", r->status);
+        FUZZ_CHECK(has_csp, "a page without its Content-Security-Policy");
+        FUZZ_CHECK(r->body_len > 0 && memcmp(r->body, "<!doctype html>", 15) == 0,
+                   "an HTML answer that is not a page");
+    } else if (r->status >= 400) {
         json_error_t e;
         json_t *doc, *code, *errors;
 
