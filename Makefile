@@ -8,7 +8,7 @@ LISTEN   ?= 127.0.0.1:8080
 # Seconds each fuzz target runs in `make fuzz`.
 FUZZ_SECONDS ?= 60
 
-.PHONY: all build run test fuzz bench-list bench-transfer bench-s3 docs clean
+.PHONY: all build run test fuzz bench-list bench-transfer bench-s3 bench-portal docs clean
 
 all: build
 
@@ -53,6 +53,12 @@ BENCH_S3_MIB ?= 512
 bench-s3: build
 	@scripts/deps.sh test
 	@bench/s3.sh $(BUILD) $(BENCH_S3_MIB)
+
+# A large file through the portal page in Chromium against dd and a program using the API.
+BENCH_PORTAL_GIB ?= 1
+bench-portal: build
+	@scripts/deps.sh test
+	@CONSIGN_BIN=$(BUILD)/consign node bench/portal.mjs $(BENCH_PORTAL_GIB)
 
 docs: build
 	./$(BUILD)/consign errors > docs/errors.md

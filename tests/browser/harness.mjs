@@ -173,9 +173,9 @@ export class Server {
 
   /**
    * Uploads @files ([{name, path, data}]) into package @pkg (its access_token) with the MASV
-   * protocol, parts of @chunk bytes; returns the package after its finalize.
+   * protocol, parts of @chunk bytes, @parallel at once; returns the package after its finalize.
    */
-  async upload(pkg, files, chunk = 5 * MIB) {
+  async upload(pkg, files, chunk = 5 * MIB, parallel = 1) {
     const token = pkg.access_token;
     for (const f of files) {
       const made = await this.ok('POST', `/v1/packages/${pkg.id}/files`, {
@@ -187,14 +187,19 @@ export class Server {
       const parts = Math.max(1, Math.ceil(f.data.length / chunk));
       const bps = await this.ok('POST', `/v1/packages/${pkg.id}/files/${made.file.id}?start=0&count=${parts}`,
                                 { token, body: { upload_id: uploadId } });
-      const extras = [];
-      for (let k = 0; k < parts; k++) {
-        const r = await fetch(bps[k].url, { method: 'PUT', headers: bps[k].headers,
-                                            body: f.data.subarray(k * chunk, (k + 1) * chunk) });
-        if (!r.ok)
-          throw new Error(`part ${k + 1}: ${r.status}`);
-        extras.push({ partNumber: k + 1, etag: r.headers.get('etag') });
-      }
+      const extras = new Array(parts);
+      let next = 0;
+      const sender = async () => {
+        while (next < parts) {
+          const k = next++;
+          const r = await fetch(bps[k].url, { method: 'PUT', headers: bps[k].headers,
+                                              body: f.data.subarray(k * chunk, (k + 1) * chunk) });
+          if (!r.ok)
+            throw new Error(`part ${k + 1}: ${r.status}`);
+          extras[k] = { partNumber: k + 1, etag: r.headers.get('etag') };
+        }
+      };
+      await Promise.all(Array.from({ length: parallel }, sender));
       await this.ok('POST', `/v1/packages/${pkg.id}/files/${made.file.id}/finalize`, {
         token, body: { chunk_extras: extras, file_extras: { upload_id: uploadId }, size: f.data.length, chunk_size: chunk },
       });

@@ -12,7 +12,7 @@
 import { ApiError, api, apiRetry, backoff, isTransient, sleep } from './common.js';
 
 /** The size of the parts a file is cut into, unless the file needs bigger ones. */
-const PART_SIZE = 16 * 1024 * 1024;
+const PART_SIZE = 32 * 1024 * 1024;
 /** Part PUTs in flight at once, over all files. */
 const PARTS_IN_FLIGHT = 4;
 /** Files being started or finalized at once. */
