@@ -160,7 +160,10 @@ test('a folder with a file of several parts is uploaded, finalized and holds the
   assert.equal(r.json.data?.length ?? r.json.length ?? 0, 0, 'nothing was created');
 
   await page.getByLabel('Package name').fill('JOB-2291 Dailies day 1');
+  assert.ok(await page.locator('#name-error').isHidden(), 'a corrected name is no longer marked');
+  assert.equal(await page.getByLabel('Package name').getAttribute('aria-invalid'), 'false');
   await page.getByLabel('I have the right to send this material').check();
+  assert.ok(await page.locator('#terms-error').isHidden(), 'ticked terms are no longer marked');
   await shot(page, 'portal-7-ready');
   await page.getByRole('button', { name: 'Send files' }).click();
   await page.getByRole('heading', { name: 'Sending your files' }).waitFor();

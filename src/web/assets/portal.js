@@ -273,52 +273,62 @@ function renderFiles() {
 
 /* ---- sending ---- */
 
-/** Checks the form; the first problem's field gets the focus. True when all is well. */
-function validate() {
-  const bad = [];
-  const sender = $('sender');
-  const email = sender.value.trim();
-  if (!email || !sender.checkValidity()) {
-    setError('sender-error', 'Enter your e-mail address, such as name@example.com.');
-    bad.push(sender);
-  } else {
-    setError('sender-error', '');
-  }
+/* Each check shows its field's problem (or clears it) and returns the control to focus, or
+ * null when the field is fine. */
 
+function checkSender() {
+  const sender = $('sender');
+  const bad = !sender.value.trim() || !sender.checkValidity();
+  setError('sender-error', bad ? 'Enter your e-mail address, such as name@example.com.' : '');
+  return bad ? sender : null;
+}
+
+function checkName() {
   const name = $('package-name');
   const re = nameFormat();
   const label = page.portal.package_name_format?.label;
-  if (!name.value.trim()) {
-    setError('name-error', 'Give the package a name.');
-    bad.push(name);
-  } else if (re && !re.test(name.value.trim())) {
-    setError('name-error', `The name does not have the format this portal asks for${label ? `: ${label}` : ''}.`);
-    bad.push(name);
-  } else {
-    setError('name-error', '');
-  }
+  let why = '';
+  if (!name.value.trim())
+    why = 'Give the package a name.';
+  else if (re && !re.test(name.value.trim()))
+    why = `The name does not have the format this portal asks for${label ? `: ${label}` : ''}.`;
+  setError('name-error', why);
+  return why ? name : null;
+}
 
+function checkFiles() {
   const r = rules();
   const total = page.files.reduce((n, f) => n + f.file.size, 0);
-  let filesWhy = '';
+  let why = '';
   if (!page.files.length)
-    filesWhy = 'Add at least one file.';
+    why = 'Add at least one file.';
   else if (r.maxCount && page.files.length > r.maxCount)
-    filesWhy = `This portal takes at most ${plural(r.maxCount, 'file', 'files')}; remove ${page.files.length - r.maxCount}.`;
+    why = `This portal takes at most ${plural(r.maxCount, 'file', 'files')}; remove ${page.files.length - r.maxCount}.`;
   else if (r.maxPackage && total > r.maxPackage)
-    filesWhy = `These files add up to ${formatBytes(total)}, more than the ${formatBytes(r.maxPackage)} this portal takes.`;
-  setError('files-error', filesWhy);
-  if (filesWhy)
-    bad.push($('pick-files'));
+    why = `These files add up to ${formatBytes(total)}, more than the ${formatBytes(r.maxPackage)} this portal takes.`;
+  setError('files-error', why);
+  return why ? $('pick-files') : null;
+}
 
-  if (!$('terms').hidden && !$('terms-check').checked) {
-    setError('terms-error', 'Tick the box to accept the terms before you send.');
-    bad.push($('terms-check'));
-  } else {
-    setError('terms-error', '');
-  }
+function checkTerms() {
+  const bad = !$('terms').hidden && !$('terms-check').checked;
+  setError('terms-error', bad ? 'Tick the box to accept the terms before you send.' : '');
+  return bad ? $('terms-check') : null;
+}
+
+/** Checks the form; the first problem's field gets the focus. True when all is well. */
+function validate() {
+  const bad = [checkSender(), checkName(), checkFiles(), checkTerms()].filter(Boolean);
   bad[0]?.focus();
   return !bad.length;
+}
+
+/** Once a field was found wrong, it is checked again as it is corrected. */
+function recheck(input, check) {
+  input.addEventListener('input', () => {
+    if (input.getAttribute('aria-invalid') === 'true')
+      check();
+  });
 }
 
 async function send(ev) {
@@ -526,6 +536,8 @@ function wire() {
     if ($('terms-check').checked)
       setError('terms-error', '');
   });
+  recheck($('sender'), checkSender);
+  recheck($('package-name'), checkName);
 }
 
 wire();
