@@ -335,6 +335,7 @@ test('a server killed in the middle of an upload: the page carries on once it is
 test('on a phone-sized screen the form fits and works with the keyboard', async () => {
   const open = await srv.ok('POST', `/v1/teams/${teamId}/portals`, {
     key, body: { name: 'Field uploads', subdomain: unique('field'), active: true,
+                 expiry_enabled: true, expiry: '2099-06-30T18:00:00.000Z',
                  message: 'Drop your clips here from set.', primary_color: '#0E7490',
                  package_size_restriction_enabled: true, max_file_size: 2 * MIB,
                  max_file_count: 2, max_package_size: 3 * MIB },
@@ -346,6 +347,7 @@ test('on a phone-sized screen the form fits and works with the keyboard', async 
   assert.ok(overflow <= 0, `no sideways scrolling (${overflow}px too wide)`);
   assert.ok(await page.getByText('Files up to 2.10 MB').isVisible());
   assert.ok(await page.getByText('Up to 2 files per package').isVisible());
+  assert.ok(await page.getByText(/^Open until June 30, 2099/).isVisible(), 'the portal says until when it is open');
   // Tab moves through the fields in reading order.
   await page.getByLabel('Your e-mail address').focus();
   const order = [];

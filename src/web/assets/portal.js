@@ -4,8 +4,8 @@
 // drop), checks them against the portal's restrictions before any byte is sent (the server
 // checks again), then creates the package through the public API and uploads it (upload.js).
 
-import { $, ApiError, announce, api, apiRetry, applyBrand, el, formatBytes, formatDuration,
-         formatRate, plural, showState } from './common.js';
+import { $, ApiError, announce, api, apiRetry, applyBrand, el, formatBytes, formatDate,
+         formatDuration, formatRate, plural, showState } from './common.js';
 import { Meter, Upload } from './upload.js';
 
 const page = {
@@ -106,6 +106,9 @@ function renderPortal() {
     list.append(el('li', { text: `Up to ${plural(r.maxCount, 'file', 'files')} per package` }));
   if (r.maxPackage)
     list.append(el('li', { text: `Up to ${formatBytes(r.maxPackage)} in all` }));
+  const until = p.expiry_enabled ? formatDate(p.expiry) : '';
+  if (until)
+    list.append(el('li', { text: `Open until ${until}` }));
   list.hidden = !list.children.length;
   if (r.types.length && !r.exclude)
     $('file-input').accept = r.types.join(',');
