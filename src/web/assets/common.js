@@ -196,6 +196,17 @@ function luminance([r, g, b]) {
   return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
 }
 
+/** The contrast ratio of two colours (WCAG 2), from 1 to 21. */
+function contrast(a, b) {
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+const WHITE = [255, 255, 255];
+const INK = [17, 20, 24];
+/** The lightest ground the brand's colour is text on (--wash, behind the terms). */
+const WASH = [246, 248, 250];
+
 /** Whether @url is an absolute http(s) URL, the only kind a brand image may come from. */
 function isWebUrl(url) {
   try {
@@ -207,15 +218,21 @@ function isWebUrl(url) {
 }
 
 /**
- * Puts a portal's brand on the page: its primary colour (with a text colour readable on it),
- * its background image and its logo (in @logo, an <img>, with @name as its text alternative).
+ * Puts a portal's brand on the page: its primary colour, its background image and its logo (in
+ * @logo, an <img>, with the portal's name as its text alternative). Whatever the colour, text
+ * stays readable (WCAG AA, 4.5:1): on the colour, white or ink, whichever contrasts more; in
+ * the colour on the page's light grounds (links), the colour darkened as far as it takes.
  */
 export function applyBrand(portal, logo) {
   const root = document.documentElement.style;
   if (isHexColor(portal.primary_color)) {
+    const c = rgb(portal.primary_color);
     root.setProperty('--brand', portal.primary_color);
-    const light = luminance(rgb(portal.primary_color)) > 0.45;
-    root.setProperty('--on-brand', light ? '#111418' : '#ffffff');
+    root.setProperty('--on-brand', contrast(c, WHITE) >= contrast(c, INK) ? '#ffffff' : '#111418');
+    let ink = c;
+    for (let i = 0; i < 40 && contrast(ink, WASH) < 4.6; i++)
+      ink = ink.map((v) => Math.floor(v * 0.92));
+    root.setProperty('--brand-ink', `rgb(${ink.join(', ')})`);
   }
   if (portal.background_url && isWebUrl(portal.background_url)) {
     document.documentElement.classList.add('has-backdrop');

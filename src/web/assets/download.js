@@ -65,20 +65,21 @@ function refused(e, password) {
   return problem('Something went wrong', e.message || 'The server could not open the link.');
 }
 
-/** The link, resolved now (counted as an access) or as this tab resolved it before. */
+/** The link, resolved now (counted as an access) or as this tab resolved it before with the
+ * same secret. */
 async function resolve(password) {
-  const kept = sessionStorage.getItem(KEPT);
-  if (kept) {
-    try {
-      return { link: JSON.parse(kept), kept: true };
-    } catch {
-      sessionStorage.removeItem(KEPT);
-    }
+  try {
+    const kept = JSON.parse(sessionStorage.getItem(KEPT));
+    if (kept?.secret === secret && kept.link?.package_token)
+      return { link: kept.link, kept: true };
+  } catch {
+    // nothing usable kept
   }
+  sessionStorage.removeItem(KEPT);
   const headers = password ? { 'X-Link-Password': password } : {};
   const doc = await api('GET', `/v1/links/${encodeURIComponent(linkId)}?secret=${encodeURIComponent(secret)}`,
                         { headers });
-  sessionStorage.setItem(KEPT, JSON.stringify(doc));
+  sessionStorage.setItem(KEPT, JSON.stringify({ secret, link: doc }));
   return { link: doc, kept: false };
 }
 
