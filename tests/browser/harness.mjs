@@ -23,6 +23,8 @@ export const SHOTS = process.env.SCREENSHOT_DIR || resolve(here, '../../test-out
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SANITIZER = /AddressSanitizer|LeakSanitizer|runtime error:/;
 export const MIB = 1 << 20;
+/** A portal domain the browser resolves to 127.0.0.1 (servers started with --portal-domain). */
+export const PORTAL_DOMAIN = 'upload.test';
 export const PASSWORD = 'correct horse battery';
 
 let counter = 0;
@@ -223,7 +225,7 @@ export function launch() {
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
            '--disable-background-networking', '--disable-component-update', '--disable-sync',
-           '--disable-dev-shm-usage'],
+           '--disable-dev-shm-usage', `--host-resolver-rules=MAP *.${PORTAL_DOMAIN} 127.0.0.1`],
   });
 }
 

@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
-import { MIB, SCALE, Server, brandServer, cleanup, launch, sha256, shot, tempDir, unique,
+import { MIB, PORTAL_DOMAIN, SCALE, Server, brandServer, cleanup, launch, sha256, shot, tempDir, unique,
          watchedPage, writeRandom } from './harness.mjs';
 
 const CODE = 'open-sesame-42';
@@ -19,7 +19,7 @@ const CODE = 'open-sesame-42';
 let srv, brand, browser, key, teamId, portal, allowed;
 
 before(async () => {
-  srv = await new Server().start();
+  srv = await new Server(['--portal-domain', PORTAL_DOMAIN]).start();
   brand = await brandServer();
   browser = await launch();
   const team = srv.team('portal');
@@ -327,6 +327,30 @@ test('a server killed in the middle of an upload: the page carries on once it is
   // object store they go there, and the server was needed again only for the finalizes.)
   if (!SCALE)
     assert.ok(cut > 0, 'requests were cut off by the kill');
+  page.check();
+  await context.close();
+  await holds(p, data);
+});
+
+test('at its own address on the portal domain, the page uploads across origins to the storage', async () => {
+  const p = await openPortal('Own address');
+  const dir = tempDir('domain');
+  const data = writeRandom(dir, 'clip.mov', 36 * MIB + 1);
+  const own = `http://${p.subdomain}.${PORTAL_DOMAIN}:${srv.port}`;
+  const { context, page } = await watchedPage(browser, [...allowed, own]);
+  await page.goto(`${own}/`);
+  await page.getByRole('heading', { level: 1, name: 'Own address' }).waitFor();
+  await page.getByLabel('Your e-mail address').fill('editor@example.org');
+  await page.getByLabel('Package name').fill('From the portal domain');
+  await page.locator('#file-input').setInputFiles(join(dir, 'clip.mov'));
+  const puts = [];
+  page.on('request', (r) => {
+    if (r.method() === 'PUT')
+      puts.push(new URL(r.url()).origin);
+  });
+  await page.getByRole('button', { name: 'Send files' }).click();
+  await page.getByRole('heading', { name: 'Upload complete' }).waitFor({ timeout: 120000 });
+  assert.ok(puts.length >= 2 && puts.every((o) => o !== own), `parts went to the storage's origin: ${puts}`);
   page.check();
   await context.close();
   await holds(p, data);
