@@ -95,6 +95,10 @@ test('the access code: a wrong one is refused, the right one opens the form', as
   assert.ok(await page.getByText('Format: JOB-1234 Title').isVisible());
   assert.equal(await page.evaluate(() => document.activeElement.id), 'sender', 'focus moves to the form');
   await shot(page, 'portal-3-form');
+  // A reload in the same tab does not ask again.
+  await page.reload();
+  await page.getByLabel('Your e-mail address').waitFor();
+  assert.ok(await page.getByLabel('Access code').isHidden());
   page.check();
   await context.close();
 });
@@ -380,9 +384,9 @@ test('on a phone-sized screen the form fits and works with the keyboard', async 
     order.push(await page.evaluate(() => document.activeElement.id));
   }
   assert.deepEqual(order, ['package-name', 'description', 'pick-files', 'pick-folder', 'send']);
-  // A file over the size limit is refused up front.
   const dir = tempDir('phone');
   writeRandom(dir, 'big.mov', 3 * MIB);
+  // A file over the size limit is refused up front.
   await page.locator('#file-input').setInputFiles(join(dir, 'big.mov'));
   await page.getByText(/big\.mov: 3\.15 MB is more than the 2\.10 MB a file may have here/).waitFor();
   await shot(page, 'portal-10-phone');

@@ -136,8 +136,24 @@ async function load() {
     return;
   }
   renderPortal();
-  showState(page.portal.has_access_code ? 'gate' : 'form', { focus: false });
-  (page.portal.has_access_code ? $('access-code') : $('sender')).focus();
+  // A code this tab gave before (a reload) is tried again rather than asked for.
+  const kept = page.portal.has_access_code ? sessionStorage.getItem(codeKey()) : null;
+  if (kept) {
+    try {
+      await api('POST', `/v1/portals/${page.portal.id}/access`, { body: { access_code: kept } });
+      page.code = kept;
+    } catch {
+      sessionStorage.removeItem(codeKey());
+    }
+  }
+  const gate = page.portal.has_access_code && !page.code;
+  showState(gate ? 'gate' : 'form', { focus: false });
+  (gate ? $('access-code') : $('sender')).focus();
+}
+
+/** Where this tab keeps the access code it was given. */
+function codeKey() {
+  return `consign.portal.${page.portal.id}.code`;
 }
 
 /* ---- the access code ---- */
@@ -159,6 +175,7 @@ async function checkCode(ev) {
   try {
     await api('POST', `/v1/portals/${page.portal.id}/access`, { body: { access_code: code } });
     page.code = code;
+    sessionStorage.setItem(codeKey(), code);
     setError('gate-error', '');
     showState('form', { focus: false });
     $('sender').focus();
