@@ -297,6 +297,8 @@ test('cancel stops the upload and removes the package; the files can be sent aga
   const { context, page } = await watchedPage(browser, allowed);
   await sendFile(page, p, join(dir, 'long.mov'), 'Long take');
   await sentAtLeast(page, 0.05);
+  assert.ok(await page.evaluate(() => document.getElementById('overall-bar').value < 0.9),
+            'cancelled while most of the file was still to send');
   await page.getByRole('button', { name: 'Cancel upload' }).click();
   await page.getByRole('heading', { name: 'Upload cancelled' }).waitFor();
   await shot(page, 'portal-12-cancelled');
@@ -324,6 +326,9 @@ test('a server killed in the middle of an upload: the page carries on once it is
   await sendFile(page, p, join(dir, 'reel.mov'), 'Reel');
   await sentAtLeast(page, 0.15);
   await srv.kill();
+  // The page cannot finish without the server (the finalizes need it): still sending.
+  assert.equal(await page.evaluate(() => document.body.dataset.current), 'sending',
+               'the server was killed before the upload ended');
   await new Promise((r) => setTimeout(r, 1500));
   await srv.start(srv.port);
   await page.getByRole('heading', { name: 'Upload complete' }).waitFor({ timeout: 240000 });
