@@ -41,6 +41,8 @@ check "http/ includes only core/ and http/" \
   "grep -rn '#include \"' http | grep -v -e '#include \"core/' -e '#include \"http/'"
 check "zip/ includes only core/ and zip/" \
   "grep -rn '#include \"' zip | grep -v -e '#include \"core/' -e '#include \"zip/'"
+check "web/ includes only core/ and web/" \
+  "grep -rn '#include \"' web | grep -v -e '#include \"core/' -e '#include \"web/'"
 check "mail/ includes only core/ and mail/" \
   "grep -rn '#include \"' mail | grep -v -e '#include \"core/' -e '#include \"mail/'"
 check "store/ includes no http/, api/, auth/ or cli/" \
