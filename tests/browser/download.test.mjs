@@ -99,7 +99,7 @@ test('a password link: wrong password, right password, then the files by folder'
   const links = await srv.ok('GET', `/v1/packages/${pkg.id}/links`, { token: pkg.access_token });
   const mine = (Array.isArray(links) ? links : links.data).find((x) => x.id === l.id);
   assert.equal(mine.access_count, 1, 'one access: the wrong password and the reload did not count');
-  page.check();
+  page.assertClean();
   await context.close();
 });
 
@@ -108,13 +108,13 @@ test('a link opened as often as it may be: the page says it is used up', async (
   let { context, page } = await watchedPage(browser, allowed);
   await page.goto(address(l));
   await page.getByRole('heading', { level: 1, name: pkg.name }).waitFor();
-  page.check();
+  page.assertClean();
   await context.close();
   ({ context, page } = await watchedPage(browser, allowed));
   await page.goto(address(l));
   await page.getByRole('heading', { name: 'This link has been used up' }).waitFor();
   await shot(page, 'download-4-used-up');
-  page.check();
+  page.assertClean();
   await context.close();
 });
 
@@ -142,6 +142,6 @@ test('withdrawn, expired and deleted: each has a page of its own', async () => {
   await page.goto(`${srv.url}/download/${l.id}?secret=${'A'.repeat(l.download_secret.length)}`);
   await page.getByRole('heading', { name: 'This link is not valid' }).waitFor();
   await shot(page, 'download-8-not-valid');
-  page.check();
+  page.assertClean();
   await context.close();
 });

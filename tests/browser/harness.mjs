@@ -230,13 +230,19 @@ export function launch() {
 }
 
 /**
- * A page in a new context, watched: every request it makes must go to @allowed origins, and no
- * Content-Security-Policy violation, uncaught error or console error may happen. check()
- * asserts that. Downloads are accepted.
+ * A page in a new context, watched (watch()). Downloads are accepted.
  */
 export async function watchedPage(browser, allowed, viewport = { width: 1280, height: 900 }) {
   const context = await browser.newContext({ viewport, acceptDownloads: true });
-  const page = await context.newPage();
+  return { context, page: await watch(await context.newPage(), allowed) };
+}
+
+/**
+ * Watches @page: every request it makes must go to @allowed origins, and no
+ * Content-Security-Policy violation, uncaught error or console error may happen.
+ * page.assertClean() asserts that. Returns @page.
+ */
+export async function watch(page, allowed) {
   const problems = [];
   page.on('request', (r) => {
     const u = new URL(r.url());
@@ -254,11 +260,11 @@ export async function watchedPage(browser, allowed, viewport = { width: 1280, he
       console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
     });
   });
-  page.check = () => {
+  page.assertClean = () => {
     if (problems.length)
       throw new Error(problems.join('\n'));
   };
-  return { context, page };
+  return page;
 }
 
 /** Saves a screenshot of @page as NAME.png under SHOTS. */

@@ -12,14 +12,15 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
 import { MIB, PORTAL_DOMAIN, SCALE, Server, brandServer, cleanup, launch, sha256, shot, tempDir, unique,
-         watchedPage, writeRandom } from './harness.mjs';
+         watch, watchedPage, writeRandom } from './harness.mjs';
 
 const CODE = 'open-sesame-42';
 
 let srv, brand, browser, key, teamId, portal, allowed;
 
 before(async () => {
-  srv = await new Server(['--portal-domain', PORTAL_DOMAIN]).start();
+  // Idle connections go after 10 s: a part whose page was closed under it is given up soon.
+  srv = await new Server(['--portal-domain', PORTAL_DOMAIN, '--conn-timeout', '10']).start();
   brand = await brandServer();
   browser = await launch();
   const team = srv.team('portal');
@@ -99,7 +100,7 @@ test('the access code: a wrong one is refused, the right one opens the form', as
   await page.reload();
   await page.getByLabel('Your e-mail address').waitFor();
   assert.ok(await page.getByLabel('Access code').isHidden());
-  page.check();
+  page.assertClean();
   await context.close();
 });
 
@@ -119,7 +120,7 @@ test('too many wrong codes: the page says to wait', async () => {
   await page.getByText(/Too many attempts\. Wait \d+ minutes?/).waitFor();
   assert.ok(await page.getByLabel('Access code').isVisible(), 'the form stays closed');
   await shot(page, 'portal-4-too-many-attempts');
-  page.check();
+  page.assertClean();
   await context.close();
 });
 
@@ -176,7 +177,7 @@ test('a folder with a file of several parts is uploaded, finalized and holds the
   assert.match(await page.locator('#done-summary').textContent(), /^3 files \(.+\) delivered to Northlight/);
   assert.equal(await page.locator('#overall-percent').textContent(), '100%');
   await shot(page, 'portal-9-done');
-  page.check();
+  page.assertClean();
   await context.close();
 
   // The team sees one finalized package of this portal, with the uploader as sender.
@@ -260,7 +261,7 @@ test('files dropped on the page are taken like chosen ones', async () => {
   // Removing one by its button leaves the other.
   await page.getByRole('button', { name: 'Remove take2.txt' }).click();
   assert.deepEqual(await page.locator('#file-list .file-name').allTextContents(), ['still.jpg']);
-  page.check();
+  page.assertClean();
   await context.close();
 });
 
@@ -285,7 +286,7 @@ test('a part whose connection fails is sent again by itself', async () => {
   assert.equal(failed, 1, 'one connection was cut');
   assert.equal(puts.filter((n) => n === '2').length, 2, 'part 2 was sent twice');
   assert.equal(puts.filter((n) => n === '1').length, 1, 'part 1 once');
-  page.check();
+  page.assertClean();
   await context.close();
   await holds(p, data);
 });
@@ -309,11 +310,53 @@ test('cancel stops the upload and removes the package; the files can be sent aga
   assert.equal(await page.locator('#file-list li').count(), 1, 'the file is still chosen');
   await page.getByRole('button', { name: 'Send files' }).click();
   await page.getByRole('heading', { name: 'Upload complete' }).waitFor({ timeout: 180000 });
-  page.check();
+  page.assertClean();
   await context.close();
   await holds(p, data);
   list = await packagesOf(p);
   assert.equal(list.length, 2);
+});
+
+test('a page closed in the middle of an upload: a later page resumes it without resending the parts already there', async () => {
+  const p = await openPortal('Resume');
+  const dir = tempDir('resume');
+  const data = writeRandom(dir, 'ep104_master.mov', 256 * MIB + 99);
+  const file = join(dir, 'ep104_master.mov');
+  const { context, page } = await watchedPage(browser, allowed);
+  await sendFile(page, p, file, 'EP104 master');
+  // Three parts acknowledged, as the page keeps them for a later page.
+  await page.waitForFunction(() => {
+    const kept = Object.keys(localStorage).filter((k) => k.startsWith('consign.upload.'));
+    return kept.length === 1 && JSON.parse(localStorage.getItem(kept[0])).files[0].etags.filter(Boolean).length >= 3;
+  }, null, { timeout: 120000, polling: 50 });
+  const there = await page.evaluate(() => {
+    const kept = Object.keys(localStorage).find((k) => k.startsWith('consign.upload.'));
+    return JSON.parse(localStorage.getItem(kept)).files[0].etags.flatMap((e, i) => (e ? [String(i + 1)] : []));
+  });
+  await page.close({ runBeforeUnload: false });
+
+  const again = await watch(await context.newPage(), allowed);
+  const puts = new Set();
+  again.on('request', (r) => {
+    if (r.method() === 'PUT')
+      puts.add(new URL(r.url()).searchParams.get('partNumber'));
+  });
+  await again.goto(`${srv.url}/portal/${p.subdomain}`);
+  await again.getByText(/^An upload of 1 file \(1\d\d MB of 268 MB sent\) did not finish/).waitFor();
+  assert.equal(await again.getByLabel('Package name').inputValue(), 'EP104 master', 'the form is filled in again');
+  await shot(again, 'portal-13-resume');
+  await again.locator('#file-input').setInputFiles(file);
+  await again.getByRole('button', { name: 'Resume upload' }).click();
+  await again.getByRole('heading', { name: 'Upload complete' }).waitFor({ timeout: 180000 });
+  // 9 parts of 32 MiB: those acknowledged before the page closed are not sent again, the others
+  // are (some cut off in flight, tried until the server let go of them).
+  const all = ['1', '2', '3', '4', '5', '6', '7', '8', '9'];
+  assert.deepEqual([...puts].sort(), all.filter((n) => !there.includes(n)),
+                   `parts sent after the reload, with ${there} there before`);
+  assert.equal((await packagesOf(p)).length, 1, 'one package, resumed, not a second one');
+  again.assertClean();
+  await context.close();
+  await holds(p, data);
 });
 
 test('a server killed in the middle of an upload: the page carries on once it is back', async () => {
@@ -336,7 +379,7 @@ test('a server killed in the middle of an upload: the page carries on once it is
   // object store they go there, and the server was needed again only for the finalizes.)
   if (!SCALE)
     assert.ok(cut > 0, 'requests were cut off by the kill');
-  page.check();
+  page.assertClean();
   await context.close();
   await holds(p, data);
 });
@@ -360,7 +403,7 @@ test('at its own address on the portal domain, the page uploads across origins t
   await page.getByRole('button', { name: 'Send files' }).click();
   await page.getByRole('heading', { name: 'Upload complete' }).waitFor({ timeout: 120000 });
   assert.ok(puts.length >= 2 && puts.every((o) => o !== own), `parts went to the storage's origin: ${puts}`);
-  page.check();
+  page.assertClean();
   await context.close();
   await holds(p, data);
 });
@@ -395,7 +438,7 @@ test('on a phone-sized screen the form fits and works with the keyboard', async 
   await page.locator('#file-input').setInputFiles(join(dir, 'big.mov'));
   await page.getByText(/big\.mov: 3\.15 MB is more than the 2\.10 MB a file may have here/).waitFor();
   await shot(page, 'portal-10-phone');
-  page.check();
+  page.assertClean();
   await context.close();
 });
 
@@ -428,7 +471,7 @@ test('a large file is sent in slices: the page\'s memory stays flat', async () =
   }
   assert.ok(peak - before < 24 * MIB,
             `the JS heap grew by ${((peak - before) / MIB).toFixed(1)} MiB while ${size / MIB} MiB were sent`);
-  page.check();
+  page.assertClean();
   await context.close();
   const r = await srv.ok('GET', `/v1/portals/${open.id}/packages`, { key });
   const pkg = (Array.isArray(r) ? r : r.data)[0];
@@ -447,6 +490,6 @@ test('a portal that does not exist, or is switched off, has a page that says so'
     await page.getByRole('heading', { name: 'Nothing here' }).waitFor();
   }
   await shot(page, 'portal-11-not-found');
-  page.check();
+  page.assertClean();
   await context.close();
 });

@@ -5,7 +5,7 @@
 // checks again), then creates the package through the public API and uploads it (upload.js).
 
 import { $, ApiError, announce, api, apiRetry, applyBrand, el, formatBytes, formatDate,
-         formatDuration, formatRate, plural, showState } from './common.js';
+         formatDuration, formatRate, isTransient, plural, showState } from './common.js';
 import { Meter, Upload } from './upload.js';
 
 const page = {
@@ -147,6 +147,7 @@ async function load() {
     }
   }
   const gate = page.portal.has_access_code && !page.code;
+  offerResume();
   showState(gate ? 'gate' : 'form', { focus: false });
   (gate ? $('access-code') : $('sender')).focus();
 }
@@ -357,6 +358,14 @@ async function send(ev) {
   if (!validate())
     return;
   $('send').disabled = true;
+  const earlier = savedUpload();
+  if (earlier && matchSaved(earlier)) {
+    startUpload({ id: earlier.package_id, access_token: earlier.token, name: earlier.name,
+                  sender: earlier.sender }, earlier);
+    return;
+  }
+  if (earlier)
+    discardSaved(earlier); // other files: that upload is given up for this one
   let pkg;
   try {
     pkg = await apiRetry('POST', `/v1/portals/${page.portal.id}/packages`, {
@@ -411,9 +420,80 @@ function progressRows() {
   });
 }
 
-function startUpload(pkg) {
-  const upload = new Upload(pkg.id, pkg.access_token, page.files.map(({ file, path }) => ({ file, path })));
+/* ---- resuming after a reload ----
+ * While an upload runs, what it takes to resume it is kept in this browser (localStorage): the
+ * package, its token and, per file, the parts the server acknowledged. A page opened later on
+ * this portal offers to resume it: the same files chosen again (the browser cannot keep them),
+ * the parts already there are not sent again. It is removed when the upload ends, is cancelled
+ * or is refused. */
+
+function savedKey() {
+  return `consign.upload.${page.portal.id}`;
+}
+
+/** The interrupted upload kept for this portal, or null. */
+function savedUpload() {
+  try {
+    const s = JSON.parse(localStorage.getItem(savedKey()));
+    return s?.package_id && s.token && Array.isArray(s.files) ? s : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether the files chosen are exactly those of @saved (by folder, name, size and date). */
+function matchSaved(saved) {
+  if (saved.files.length !== page.files.length)
+    return false;
+  return saved.files.every((s) => page.files.some(({ file, path }) =>
+    path === s.path && file.name === s.name && file.size === s.size && file.lastModified === s.modified));
+}
+
+/** Forgets @saved and removes its package (best effort). */
+function discardSaved(saved) {
+  localStorage.removeItem(savedKey());
+  api('DELETE', `/v1/packages/${saved.package_id}`, { headers: { 'X-Package-Token': saved.token } })
+    .catch(() => {});
+  $('resume').hidden = true;
+  $('send').textContent = 'Send files';
+}
+
+/** Offers to resume an upload this browser did not finish, its fields filled in again. */
+function offerResume() {
+  const saved = savedUpload();
+  if (!saved)
+    return;
+  const total = saved.files.reduce((n, f) => n + f.size, 0);
+  const sent = saved.files.reduce((n, f) => n + (f.done ? f.size
+    : (f.etags || []).reduce((m, e, i) => m + (e ? Math.min(f.chunk, f.size - i * f.chunk) : 0), 0)), 0);
+  $('resume-text').textContent =
+    `An upload of ${plural(saved.files.length, 'file', 'files')} (${formatBytes(sent)} of ` +
+    `${formatBytes(total)} sent) did not finish. Choose the same files again to send the rest.`;
+  $('resume').hidden = false;
+  $('sender').value = saved.sender || '';
+  $('package-name').value = saved.name || '';
+  $('description').value = saved.description || '';
+  $('send').textContent = 'Resume upload';
+}
+
+function startUpload(pkg, earlier = null) {
+  const upload = new Upload(pkg.id, pkg.access_token, page.files.map(({ file, path }) => {
+    const s = earlier?.files.find((x) => x.path === path && x.name === file.name);
+    return s ? { file, path, fileId: s.fileId, uploadId: s.uploadId, chunk: s.chunk, etags: s.etags,
+                 done: s.done } : { file, path };
+  }));
   page.upload = upload;
+  const keep = () => localStorage.setItem(savedKey(), JSON.stringify({
+    ...upload.state(), name: pkg.name ?? $('package-name').value.trim(),
+    sender: pkg.sender ?? $('sender').value.trim(), description: $('description').value,
+  }));
+  let keeping = 0;
+  upload.addEventListener('saved', () => {
+    if (!keeping)
+      keeping = setTimeout(() => { keeping = 0; if (page.upload === upload) keep(); }, 500);
+  });
+  keep();
+  $('resume').hidden = true;
   const rows = progressRows();
   $('progress-list').replaceChildren(...rows.map((r) => r.li));
   $('overall-bar').value = 0;
@@ -485,6 +565,8 @@ function guard(ev) {
 
 function finished(pkg, upload) {
   page.upload = null;
+  localStorage.removeItem(savedKey());
+  $('send').textContent = 'Send files';
   const n = upload.items.length;
   $('done-summary').textContent =
     `${plural(n, 'file', 'files')} (${formatBytes(upload.total)}) delivered to ${page.portal.name}.`;
@@ -497,12 +579,20 @@ function finished(pkg, upload) {
 
 function failed(e, upload) {
   page.upload = null;
-  upload.cancel();
   $('send').disabled = false;
   let why = e?.message || 'Something went wrong.';
-  if (e instanceof ApiError && e.status === 0)
-    why = 'The connection to the server was lost and did not come back.';
-  $('failed-why').textContent = `${why} Nothing was delivered; your files are still selected.`;
+  if (isTransient(e)) {
+    // The network or the server is away: what was sent stays, and trying again sends the rest.
+    if (e instanceof ApiError && e.status === 0)
+      why = 'The connection to the server was lost and did not come back.';
+    $('failed-why').textContent = `${why} What was sent is kept: try again to send the rest.`;
+    $('send').textContent = 'Resume upload';
+  } else {
+    upload.cancel();
+    localStorage.removeItem(savedKey());
+    $('send').textContent = 'Send files';
+    $('failed-why').textContent = `${why} Nothing was delivered; your files are still selected.`;
+  }
   showState('failed');
 }
 
@@ -512,6 +602,8 @@ async function cancel() {
     return;
   page.upload = null;
   $('cancel').disabled = true;
+  localStorage.removeItem(savedKey());
+  $('send').textContent = 'Send files';
   await upload.cancel();
   $('send').disabled = false;
   showState('cancelled');
@@ -551,6 +643,12 @@ function wire() {
   $('cancel').addEventListener('click', cancel);
   $('again').addEventListener('click', backToForm);
   $('retry').addEventListener('click', backToForm);
+  $('discard').addEventListener('click', () => {
+    const saved = savedUpload();
+    if (saved)
+      discardSaved(saved);
+    $('sender').focus();
+  });
   $('back').addEventListener('click', backToForm);
   $('terms-check').addEventListener('change', () => {
     if ($('terms-check').checked)

@@ -19,8 +19,12 @@ const PARTS_IN_FLIGHT = 4;
 const FILES_IN_FLIGHT = 3;
 /** Part blueprints asked for in one call. */
 const WINDOW = 64;
-/** Attempts at one part before the upload fails: some minutes of back-off. */
-const PART_ATTEMPTS = 10;
+/** Attempts at one request before the upload fails: with the back-off, about five minutes. */
+const ATTEMPTS = 14;
+/** How long one part is tried before the upload fails: long enough for a server's idle
+ * connections to time out (a part cut off without its connection closing keeps the part busy
+ * until then) and for a server or network to come back. */
+const PART_PATIENCE_MS = 10 * 60 * 1000;
 
 /** A counting semaphore: run(fn) waits for a free slot, then runs fn. */
 class Slots {
@@ -56,6 +60,11 @@ export function partSize(size, spec) {
   return Math.min(max, Math.max(min, PART_SIZE, need));
 }
 
+/** The length of part @part (1-based) of item @it, cut in parts of it.chunk bytes. */
+function partLength(it, part) {
+  return Math.max(0, Math.min(it.chunk, it.size - (part - 1) * it.chunk));
+}
+
 /** The UploadId of an S3 InitiateMultipartUpload answer. */
 function uploadIdOf(xml) {
   const doc = new DOMParser().parseFromString(xml, 'application/xml');
@@ -66,24 +75,48 @@ function uploadIdOf(xml) {
 }
 
 /**
- * One upload of a package's files. @files: [{file: File, path: 'folder/sub'}]; @token: the
- * package's full token. Events (addEventListener): "progress" whenever bytes move, "file" when
- * a file is done (detail: its index). start() resolves when the package is finalized and
- * rejects with the error that stopped it; cancel() stops it (start() then rejects with an
- * AbortError).
+ * One upload of a package's files. @files: [{file: File, path: 'folder/sub', and, to resume an
+ * upload, what its "saved" state said of the file: fileId, uploadId, chunk, etags, done}];
+ * @token: the package's full token. Events (addEventListener): "progress" whenever bytes move,
+ * "file" when a file is done (detail: its index), "saved" when what a later page needs to resume
+ * changed (state()). start() resolves when the package is finalized and rejects with the error
+ * that stopped it; cancel() stops it (start() then rejects with an AbortError).
  */
 export class Upload extends EventTarget {
   constructor(packageId, token, files) {
     super();
     this.packageId = packageId;
     this.token = token;
-    this.items = files.map((f) => ({ ...f, size: f.file.size, sent: 0, inflight: new Map(),
-                                     done: false }));
+    this.items = files.map((f) => {
+      const it = { ...f, size: f.file.size, etags: [...(f.etags || [])], done: !!f.done,
+                   inflight: new Map() };
+      it.sent = it.done ? it.size : it.etags.reduce((n, e, i) => n + (e ? partLength(it, i + 1) : 0), 0);
+      return it;
+    });
     this.total = this.items.reduce((n, it) => n + it.size, 0);
     this.abort = new AbortController();
     this.xhrs = new Set();
     this.parts = new Slots(PARTS_IN_FLIGHT);
     this.mine = new Set(); // ids of the files this upload made
+  }
+
+  /**
+   * What a page needs to resume this upload after a reload: the package, its token and, per
+   * file, its identity on disk and the parts the server acknowledged.
+   */
+  state() {
+    return {
+      package_id: this.packageId,
+      token: this.token,
+      files: this.items.map((it) => ({
+        name: it.file.name, path: it.path, size: it.size, modified: it.file.lastModified,
+        fileId: it.fileId, uploadId: it.uploadId, chunk: it.chunk, etags: it.etags, done: it.done,
+      })),
+    };
+  }
+
+  saved() {
+    this.dispatchEvent(new Event('saved'));
   }
 
   /** Bytes acknowledged by the server plus those of parts in flight. */
@@ -107,7 +140,8 @@ export class Upload extends EventTarget {
   }
 
   call(method, path, body) {
-    return apiRetry(method, path, { body, headers: this.headers(), signal: this.abort.signal });
+    return apiRetry(method, path, { body, headers: this.headers(), signal: this.abort.signal },
+                    ATTEMPTS);
   }
 
   progress() {
@@ -123,8 +157,11 @@ export class Upload extends EventTarget {
       if (failure || signal.aborted)
         return;
       try {
-        await this.sendFile(it, spec);
-        it.done = true;
+        if (!it.done) {
+          await this.sendFile(it, spec);
+          it.done = true;
+          this.saved();
+        }
         this.dispatchEvent(new CustomEvent('file', { detail: i }));
       } catch (e) {
         failure ??= e;
@@ -158,29 +195,39 @@ export class Upload extends EventTarget {
 
   async sendFile(it, spec) {
     const f = it.file;
-    const chunk = partSize(f.size, spec);
+    if (!it.fileId) {
+      // A new file: made in the package, and its upload started at the storage.
+      it.chunk = partSize(f.size, spec);
+      const made = await this.createFile({
+        kind: 'file',
+        name: f.name,
+        path: it.path,
+        size: f.size,
+        chunk_size: it.chunk,
+        last_modified: new Date(f.lastModified || Date.now()).toISOString(),
+      });
+      const uploadId = uploadIdOf(await this.replayCreate(made.create_blueprint));
+      it.fileId = made.file.id;
+      it.uploadId = uploadId;
+      it.etags = [];
+      this.saved();
+    }
+    const { fileId, uploadId, chunk, etags } = it;
     const count = Math.max(1, Math.ceil(f.size / chunk));
-    const made = await this.createFile({
-      kind: 'file',
-      name: f.name,
-      path: it.path,
-      size: f.size,
-      chunk_size: chunk,
-      last_modified: new Date(f.lastModified || Date.now()).toISOString(),
-    });
-    const fileId = made.file.id;
-    const uploadId = uploadIdOf(await this.replayCreate(made.create_blueprint));
-    const etags = new Array(count);
     const windows = [];
     for (let start = 0; start < count; start += WINDOW)
       windows.push([start, Math.min(WINDOW, count - start)]);
     // One window of blueprints at a time is asked for; its parts go out through the slots.
+    // Parts the server acknowledged before (an upload resumed) are not sent again.
     for (const [start, n] of windows) {
+      if (etags.slice(start, start + n).filter(Boolean).length === n)
+        continue;
       let bps = await this.blueprints(fileId, uploadId, start, n);
-      await Promise.all(Array.from({ length: n }, (_, k) => this.parts.run(async () => {
+      await Promise.all(Array.from({ length: n }, (_, k) => etags[start + k] ? null : this.parts.run(async () => {
         const part = start + k + 1;
         const from = (part - 1) * chunk;
         const blob = f.slice(from, Math.min(f.size, from + chunk));
+        let failing = 0; // when the part first failed
         for (let attempt = 1; ; attempt++) {
           this.abort.signal.throwIfAborted();
           try {
@@ -188,18 +235,22 @@ export class Upload extends EventTarget {
             it.sent += blob.size;
             it.inflight.delete(part);
             this.progress();
+            this.saved();
             return;
           } catch (e) {
             it.inflight.delete(part);
             this.progress();
             if (this.abort.signal.aborted)
               throw new DOMException('The upload was cancelled.', 'AbortError');
-            if (attempt >= PART_ATTEMPTS)
+            failing ||= Date.now();
+            if (Date.now() - failing > PART_PATIENCE_MS)
               throw e;
-            // A refused signature (expired after a long pause): new blueprints, then again.
+            // A refused signature (expired after a long pause): new blueprints, then again. A
+            // part another request still writes (one cut off a moment ago, its server not yet
+            // aware): again, once that one is gone.
             if (e.status === 403)
               bps = await this.blueprints(fileId, uploadId, start, n);
-            else if (!isTransient(e))
+            else if (!isTransient(e) && e.status !== 409)
               throw e;
             await sleep(backoff(attempt), this.abort.signal);
           }
@@ -207,7 +258,7 @@ export class Upload extends EventTarget {
       })));
     }
     await this.call('POST', `/v1/packages/${this.packageId}/files/${fileId}/finalize`, {
-      chunk_extras: etags.map((etag, i) => ({ partNumber: String(i + 1), etag })),
+      chunk_extras: etags.slice(0, count).map((etag, i) => ({ partNumber: String(i + 1), etag })),
       file_extras: { upload_id: uploadId },
       size: f.size,
       chunk_size: chunk,
@@ -227,7 +278,7 @@ export class Upload extends EventTarget {
         this.mine.add(made.file.id);
         return made;
       } catch (e) {
-        if (attempt >= PART_ATTEMPTS || !isTransient(e) || this.abort.signal.aborted)
+        if (attempt >= ATTEMPTS || !isTransient(e) || this.abort.signal.aborted)
           throw e;
         await sleep(backoff(attempt), this.abort.signal);
         try {
@@ -261,7 +312,7 @@ export class Upload extends EventTarget {
           return await r.text();
         throw new ApiError(r.status, 0, 'The storage refused to start the upload.');
       } catch (e) {
-        if (this.abort.signal.aborted || attempt >= PART_ATTEMPTS ||
+        if (this.abort.signal.aborted || attempt >= ATTEMPTS ||
             !(e instanceof TypeError || isTransient(e)))
           throw e;
         await sleep(backoff(attempt), this.abort.signal);
