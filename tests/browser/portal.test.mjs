@@ -317,7 +317,7 @@ test('cancel stops the upload and removes the package; the files can be sent aga
   assert.equal(list.length, 2);
 });
 
-test('a page closed in the middle of an upload: a later page resumes it without resending the parts already there', async () => {
+test('a browser closed in the middle of an upload: opened again, it resumes without resending the parts already there', async () => {
   const p = await openPortal('Resume');
   const dir = tempDir('resume');
   const data = writeRandom(dir, 'ep104_master.mov', 256 * MIB + 99);
@@ -333,9 +333,11 @@ test('a page closed in the middle of an upload: a later page resumes it without 
     const kept = Object.keys(localStorage).find((k) => k.startsWith('consign.upload.'));
     return JSON.parse(localStorage.getItem(kept)).files[0].etags.flatMap((e, i) => (e ? [String(i + 1)] : []));
   });
-  await page.close({ runBeforeUnload: false });
-
-  const again = await watch(await context.newPage(), allowed);
+  // The browser goes, and comes back with what it had stored.
+  const stored = await context.storageState();
+  await context.close();
+  const context2 = await browser.newContext({ storageState: stored, viewport: { width: 1280, height: 900 } });
+  const again = await watch(await context2.newPage(), allowed);
   const puts = new Set();
   again.on('request', (r) => {
     if (r.method() === 'PUT')
@@ -347,7 +349,13 @@ test('a page closed in the middle of an upload: a later page resumes it without 
   await shot(again, 'portal-13-resume');
   await again.locator('#file-input').setInputFiles(file);
   await again.getByRole('button', { name: 'Resume upload' }).click();
-  await again.getByRole('heading', { name: 'Upload complete' }).waitFor({ timeout: 180000 });
+  try {
+    await again.getByRole('heading', { name: 'Upload complete' }).waitFor({ timeout: 180000 });
+  } catch (e) {
+    // What the server saw of the parts, for whoever reads the log of a failure.
+    console.error(srv.stderr.split('\n').filter((l) => /storage\.part|WARN|ERR/.test(l)).slice(-40).join('\n'));
+    throw e;
+  }
   // 9 parts of 32 MiB: those acknowledged before the page closed are not sent again, the others
   // are (some cut off in flight, tried until the server let go of them).
   const all = ['1', '2', '3', '4', '5', '6', '7', '8', '9'];
@@ -355,7 +363,7 @@ test('a page closed in the middle of an upload: a later page resumes it without 
                    `parts sent after the reload, with ${there} there before`);
   assert.equal((await packagesOf(p)).length, 1, 'one package, resumed, not a second one');
   again.assertClean();
-  await context.close();
+  await context2.close();
   await holds(p, data);
 });
 
