@@ -56,8 +56,9 @@ static const char *origin_of(struct arena *a, const char *url)
 static const char *csp(struct req *rq)
 {
     const struct api_env *env = api_env(rq);
+    /* The public URL may carry a path (behind a proxy); the store's endpoint is an origin. */
     const char *pub = origin_of(&rq->arena, env->public_url);
-    const char *store = env->blob ? origin_of(&rq->arena, blob_origin(env->blob)) : NULL;
+    const char *store = env->blob ? blob_origin(env->blob) : NULL;
 
     return arena_printf(&rq->arena,
                         "default-src 'none'; script-src 'self'; style-src 'self'; "

@@ -11,6 +11,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -107,6 +108,13 @@ export class Server {
     });
     this.url = `http://127.0.0.1:${this.port}`;
     return this;
+  }
+
+  /** The origins a page of this server may send requests to: the server's own and, with an
+   * object store (SCALE), the store's, where blueprints send bytes. */
+  get origins() {
+    const s3 = SCALE ? new URL(process.env.CONSIGN_TEST_S3).searchParams.get('endpoint') : null;
+    return [this.url, ...(s3 ? [new URL(s3).origin] : [])];
   }
 
   /** Kills the server with SIGKILL, as a crash or a power cut would. */
@@ -275,7 +283,6 @@ export async function shot(page, name) {
 
 /** A small HTTP server of a portal owner's brand images (logo and background), elsewhere. */
 export async function brandServer() {
-  const { createServer } = await import('node:http');
   const logo = '<svg xmlns="http://www.w3.org/2000/svg" width="240" height="64" viewBox="0 0 240 64">' +
     '<rect x="0" y="8" width="48" height="48" rx="10" fill="#C2410C"/>' +
     '<path d="M14 42 24 20l10 22" fill="none" stroke="#fff" stroke-width="5" stroke-linejoin="round"/>' +
@@ -298,12 +305,16 @@ export async function brandServer() {
   return { url, close: () => new Promise((r) => srv.close(r)) };
 }
 
-/** Random bytes, written to @dir/@rel (folders made); returns the bytes. */
-export function writeRandom(dir, rel, size) {
-  const data = randomBytes(size);
+/** @data written to @dir/@rel (folders made); returns @data. */
+export function writeBytes(dir, rel, data) {
   mkdirSync(dirname(join(dir, rel)), { recursive: true });
   writeFileSync(join(dir, rel), data);
   return data;
+}
+
+/** @size random bytes, written to @dir/@rel (folders made); returns the bytes. */
+export function writeRandom(dir, rel, size) {
+  return writeBytes(dir, rel, randomBytes(size));
 }
 
 /** The entries of zip file @path as {name: sha256}, read by Python's zipfile (CRCs checked). */
@@ -315,10 +326,6 @@ export function zipDigests(path) {
   if (r.status !== 0)
     throw new Error(`zipfile: ${r.stderr}`);
   return JSON.parse(r.stdout);
-}
-
-export function readBytes(path) {
-  return readFileSync(path);
 }
 
 export function cleanup() {

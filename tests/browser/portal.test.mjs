@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
 import { MIB, PORTAL_DOMAIN, SCALE, Server, brandServer, cleanup, launch, sha256, shot, tempDir, unique,
-         watch, watchedPage, writeRandom } from './harness.mjs';
+         watch, watchedPage, writeBytes, writeRandom } from './harness.mjs';
 
 const CODE = 'open-sesame-42';
 
@@ -52,12 +52,7 @@ before(async () => {
       package_name_format: { label: 'JOB-1234 Title', value: '^JOB-[0-9]{4} .+' },
     },
   });
-  const store = new URL(srv.url);
-  allowed = [srv.url, brand.url, `${store.protocol}//${store.host}`];
-  // The object store's origin (SCALE): the page sends parts straight to it.
-  const spec = process.env.CONSIGN_TEST_S3 ? new URL(process.env.CONSIGN_TEST_S3).searchParams.get('endpoint') : null;
-  if (spec)
-    allowed.push(new URL(spec).origin);
+  allowed = [...srv.origins, brand.url];
 });
 
 after(async () => {
@@ -128,12 +123,10 @@ test('a folder with a file of several parts is uploaded, finalized and holds the
   const dir = tempDir('folder');
   const files = {
     'shoot/day1/A001_C003.mov': writeRandom(dir, 'shoot/day1/A001_C003.mov', 37 * MIB + 12345),
-    'shoot/day1/notes.txt': Buffer.from('Scene 12, take 3: the good one.\n'),
+    'shoot/day1/notes.txt': writeBytes(dir, 'shoot/day1/notes.txt', Buffer.from('Scene 12, take 3: the good one.\n')),
     'shoot/sound/roll_07.wav': writeRandom(dir, 'shoot/sound/roll_07.wav', 3 * MIB + 7),
   };
   writeRandom(dir, 'other/setup.exe', 1000);
-  const { writeFileSync } = await import('node:fs');
-  writeFileSync(join(dir, 'shoot/day1/notes.txt'), files['shoot/day1/notes.txt']);
 
   const { context, page } = await watchedPage(browser, allowed);
   await page.goto(`${srv.url}/portal/${portal.subdomain}`);

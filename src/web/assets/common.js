@@ -66,17 +66,32 @@ export async function api(method, path, { body, headers = {}, signal } = {}) {
   return doc;
 }
 
-/** api() again on transient failures, with back-off, up to @attempts times. */
-export async function apiRetry(method, path, opts = {}, attempts = 6) {
+/**
+ * fn() again on transient failures, with back-off (or the server's Retry-After), up to
+ * @attempts times in all; @beforeRetry() runs before each new attempt. Stops when @signal
+ * aborts.
+ */
+export async function retrying(fn, { attempts = 6, signal, beforeRetry } = {}) {
   for (let n = 1; ; n++) {
     try {
-      return await api(method, path, opts);
+      return await fn();
     } catch (e) {
-      if (n >= attempts || !isTransient(e) || opts.signal?.aborted)
+      if (n >= attempts || !isTransient(e) || signal?.aborted)
         throw e;
-      await sleep(e.retryAfter ? e.retryAfter * 1000 : backoff(n), opts.signal);
+      await sleep(e.retryAfter ? e.retryAfter * 1000 : backoff(n), signal);
+      await beforeRetry?.();
     }
   }
+}
+
+/** api() again on transient failures, with back-off, up to @attempts times. */
+export function apiRetry(method, path, opts = {}, attempts = 6) {
+  return retrying(() => api(method, path, opts), { attempts, signal: opts.signal });
+}
+
+/** The whole minutes a refusal (429) says to wait, at least one. */
+export function waitMinutes(e) {
+  return Math.max(1, Math.ceil((e.retryAfter || 60) / 60));
 }
 
 const UNITS = ['bytes', 'KB', 'MB', 'GB', 'TB', 'PB'];

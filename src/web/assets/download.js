@@ -5,7 +5,7 @@
 // counts against its access limit, so the download token it gives is kept for this tab: a
 // reload does not count again.
 
-import { $, api, apiRetry, el, formatBytes, formatDate, plural, showState } from './common.js';
+import { $, api, apiRetry, el, formatBytes, formatDate, plural, showState, waitMinutes } from './common.js';
 
 const linkId = decodeURIComponent(location.pathname.split('/')[2] || '');
 const secret = new URLSearchParams(location.search).get('secret') || '';
@@ -58,10 +58,8 @@ function refused(e, password) {
   if (e.status === 409)
     return problem('These files are not ready yet',
       'The sender has not finished uploading them. Try again in a few minutes.');
-  if (e.status === 429) {
-    const min = Math.max(1, Math.ceil((e.retryAfter || 60) / 60));
-    return problem('Too many attempts', `Wait ${plural(min, 'minute', 'minutes')}, then open the link again.`);
-  }
+  if (e.status === 429)
+    return problem('Too many attempts', `Wait ${plural(waitMinutes(e), 'minute', 'minutes')}, then open the link again.`);
   return problem('Something went wrong', e.message || 'The server could not open the link.');
 }
 

@@ -5,8 +5,8 @@
 // checks again), then creates the package through the public API and uploads it (upload.js).
 
 import { $, ApiError, announce, api, apiRetry, applyBrand, el, formatBytes, formatDate,
-         formatDuration, formatRate, isTransient, plural, showState } from './common.js';
-import { Meter, Upload } from './upload.js';
+         formatDuration, formatRate, isTransient, plural, showState, waitMinutes } from './common.js';
+import { Meter, Upload, acknowledged } from './upload.js';
 
 const page = {
   portal: null,
@@ -160,8 +160,7 @@ function codeKey() {
 /* ---- the access code ---- */
 
 function waitText(e) {
-  const min = Math.max(1, Math.ceil((e.retryAfter || 60) / 60));
-  return `Too many attempts. Wait ${plural(min, 'minute', 'minutes')} before you try again.`;
+  return `Too many attempts. Wait ${plural(waitMinutes(e), 'minute', 'minutes')} before you try again.`;
 }
 
 async function checkCode(ev) {
@@ -449,13 +448,18 @@ function matchSaved(saved) {
     path === s.path && file.name === s.name && file.size === s.size && file.lastModified === s.modified));
 }
 
-/** Forgets @saved and removes its package (best effort). */
-function discardSaved(saved) {
+/** Forgets the upload kept for this portal: the form sends anew. */
+function forgetSaved() {
   localStorage.removeItem(savedKey());
-  api('DELETE', `/v1/packages/${saved.package_id}`, { headers: { 'X-Package-Token': saved.token } })
-    .catch(() => {});
   $('resume').hidden = true;
   $('send').textContent = 'Send files';
+}
+
+/** Forgets @saved and removes its package (best effort). */
+function discardSaved(saved) {
+  forgetSaved();
+  api('DELETE', `/v1/packages/${saved.package_id}`, { headers: { 'X-Package-Token': saved.token } })
+    .catch(() => {});
 }
 
 /** Offers to resume an upload this browser did not finish, its fields filled in again. */
@@ -464,8 +468,7 @@ function offerResume() {
   if (!saved)
     return;
   const total = saved.files.reduce((n, f) => n + f.size, 0);
-  const sent = saved.files.reduce((n, f) => n + (f.done ? f.size
-    : (f.etags || []).reduce((m, e, i) => m + (e ? Math.min(f.chunk, f.size - i * f.chunk) : 0), 0)), 0);
+  const sent = saved.files.reduce((n, f) => n + acknowledged(f), 0);
   $('resume-text').textContent =
     `An upload of ${plural(saved.files.length, 'file', 'files')} (${formatBytes(sent)} of ` +
     `${formatBytes(total)} sent) did not finish. Choose the same files again to send the rest.`;
@@ -565,8 +568,7 @@ function guard(ev) {
 
 function finished(pkg, upload) {
   page.upload = null;
-  localStorage.removeItem(savedKey());
-  $('send').textContent = 'Send files';
+  forgetSaved();
   const n = upload.items.length;
   $('done-summary').textContent =
     `${plural(n, 'file', 'files')} (${formatBytes(upload.total)}) delivered to ${page.portal.name}.`;
@@ -589,8 +591,7 @@ function failed(e, upload) {
     $('send').textContent = 'Resume upload';
   } else {
     upload.cancel();
-    localStorage.removeItem(savedKey());
-    $('send').textContent = 'Send files';
+    forgetSaved();
     $('failed-why').textContent = `${why} Nothing was delivered; your files are still selected.`;
   }
   showState('failed');
@@ -602,8 +603,7 @@ async function cancel() {
     return;
   page.upload = null;
   $('cancel').disabled = true;
-  localStorage.removeItem(savedKey());
-  $('send').textContent = 'Send files';
+  forgetSaved();
   await upload.cancel();
   $('send').disabled = false;
   showState('cancelled');

@@ -9,7 +9,7 @@
 // (POST …/files/{id}?start=S&count=N), each part PUT to its blueprint (its ETag kept), then
 // POST …/files/{id}/finalize. Last, POST …/finalize of the package.
 
-import { ApiError, api, apiRetry, backoff, isTransient, sleep } from './common.js';
+import { ApiError, api, apiRetry, backoff, isTransient, retrying, sleep } from './common.js';
 
 /** The size of the parts a file is cut into, unless the file needs bigger ones. */
 const PART_SIZE = 32 * 1024 * 1024;
@@ -60,9 +60,14 @@ export function partSize(size, spec) {
   return Math.min(max, Math.max(min, PART_SIZE, need));
 }
 
-/** The length of part @part (1-based) of item @it, cut in parts of it.chunk bytes. */
-function partLength(it, part) {
-  return Math.max(0, Math.min(it.chunk, it.size - (part - 1) * it.chunk));
+/**
+ * The bytes of file @f ({size, chunk, etags, done}, as Upload.state() keeps it) that the server
+ * acknowledged: all of a file done, else its parts with an ETag.
+ */
+export function acknowledged(f) {
+  if (f.done)
+    return f.size;
+  return (f.etags || []).reduce((n, e, i) => n + (e ? Math.max(0, Math.min(f.chunk, f.size - i * f.chunk)) : 0), 0);
 }
 
 /** The UploadId of an S3 InitiateMultipartUpload answer. */
@@ -90,7 +95,7 @@ export class Upload extends EventTarget {
     this.items = files.map((f) => {
       const it = { ...f, size: f.file.size, etags: [...(f.etags || [])], done: !!f.done,
                    inflight: new Map() };
-      it.sent = it.done ? it.size : it.etags.reduce((n, e, i) => n + (e ? partLength(it, i + 1) : 0), 0);
+      it.sent = acknowledged(it);
       return it;
     });
     this.total = this.items.reduce((n, it) => n + it.size, 0);
@@ -272,28 +277,23 @@ export class Upload extends EventTarget {
    */
   async createFile(body) {
     const path = `/v1/packages/${this.packageId}/files`;
-    for (let attempt = 1; ; attempt++) {
+    const opts = { headers: this.headers(), signal: this.abort.signal };
+    const removeStrays = async () => {
       try {
-        const made = await api('POST', path, { body, headers: this.headers(), signal: this.abort.signal });
-        this.mine.add(made.file.id);
-        return made;
-      } catch (e) {
-        if (attempt >= ATTEMPTS || !isTransient(e) || this.abort.signal.aborted)
-          throw e;
-        await sleep(backoff(attempt), this.abort.signal);
-        try {
-          const files = await api('GET', path, { headers: this.headers(), signal: this.abort.signal });
-          for (const f of files) {
-            if (f.kind === 'file' && !f.finalized && !this.mine.has(f.id) &&
-                f.name === body.name && f.path === body.path)
-              await api('DELETE', `${path}/${f.id}`, { headers: this.headers(), signal: this.abort.signal });
-          }
-        } catch (e2) {
-          if (!isTransient(e2))
-            throw e2;
+        for (const f of await api('GET', path, opts)) {
+          if (f.kind === 'file' && !f.finalized && !this.mine.has(f.id) &&
+              f.name === body.name && f.path === body.path)
+            await api('DELETE', `${path}/${f.id}`, opts);
         }
+      } catch (e) {
+        if (!isTransient(e))
+          throw e;
       }
-    }
+    };
+    const made = await retrying(() => api('POST', path, { ...opts, body }),
+                                { attempts: ATTEMPTS, signal: this.abort.signal, beforeRetry: removeStrays });
+    this.mine.add(made.file.id);
+    return made;
   }
 
   blueprints(fileId, uploadId, start, count) {
@@ -303,21 +303,14 @@ export class Upload extends EventTarget {
   }
 
   /** Sends the create blueprint as it is; the storage's XML answer. */
-  async replayCreate(bp) {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const r = await fetch(bp.url, { method: bp.method || 'POST', headers: bp.headers || {},
-                                        body: bp.body || undefined, signal: this.abort.signal });
-        if (r.ok)
-          return await r.text();
+  replayCreate(bp) {
+    return retrying(async () => {
+      const r = await fetch(bp.url, { method: bp.method || 'POST', headers: bp.headers || {},
+                                      body: bp.body || undefined, signal: this.abort.signal });
+      if (!r.ok)
         throw new ApiError(r.status, 0, 'The storage refused to start the upload.');
-      } catch (e) {
-        if (this.abort.signal.aborted || attempt >= ATTEMPTS ||
-            !(e instanceof TypeError || isTransient(e)))
-          throw e;
-        await sleep(backoff(attempt), this.abort.signal);
-      }
-    }
+      return r.text();
+    }, { attempts: ATTEMPTS, signal: this.abort.signal });
   }
 
   /** PUTs @blob as part @part of item @it to blueprint @bp; resolves to the part's ETag. An
